@@ -1,0 +1,141 @@
+"""Seeds, the two scales of the book, and the device.
+
+Every experiment in the book runs at one of two *scales*:
+
+``ci``
+    the default: what the book is built with, every page under a minute on a laptop CPU;
+``paper``
+    the scale of the original paper (more seeds, wider nets, full data sets), for a reader who
+    wants the figure as published. It may take hours on a CPU and uses CUDA when available.
+
+The scale is read from one place, the environment variable ``BOOK_SCALE``, by :func:`get_scale`.
+A page declares its sizes once per experiment as a :class:`Scaled` record holding both scales and
+takes the current one with :meth:`Scaled.pick`::
+
+    SIZES = Scaled(ci=ChainSizes(depth=50, seeds=10), paper=ChainSizes(depth=200, seeds=100))
+    size = SIZES.pick()
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar, cast
+
+import numpy as np
+import torch
+
+ScaleName = Literal["ci", "paper"]
+SCALES: tuple[ScaleName, ...] = ("ci", "paper")
+SCALE_ENV = "BOOK_SCALE"
+
+T = TypeVar("T")
+
+
+def get_scale() -> ScaleName:
+    """Return the scale the book runs at, read from the ``BOOK_SCALE`` environment variable.
+
+    Unset or empty means ``"ci"``.
+
+    Raises:
+        ValueError: if ``BOOK_SCALE`` holds anything other than ``"ci"`` or ``"paper"``.
+    """
+    value = os.environ.get(SCALE_ENV, "").strip().lower() or "ci"
+    if value not in SCALES:
+        raise ValueError(
+            f"{SCALE_ENV}={os.environ.get(SCALE_ENV)!r} is not a scale of this book; "
+            f"expected one of {', '.join(repr(s) for s in SCALES)} (unset means 'ci')."
+        )
+    return cast(ScaleName, value)
+
+
+@dataclass(frozen=True)
+class Scaled(Generic[T]):
+    """The sizes of one experiment at both scales of the book.
+
+    Attributes:
+        ci: the sizes the book is built with (fast, CPU).
+        paper: the sizes of the original paper.
+    """
+
+    ci: T
+    paper: T
+
+    def __post_init__(self) -> None:
+        if type(self.ci) is not type(self.paper):
+            raise TypeError(
+                "Scaled(ci=..., paper=...) expects two records of the same type, got "
+                f"ci: {type(self.ci).__name__} and paper: {type(self.paper).__name__}."
+            )
+
+    def pick(self, scale: ScaleName | None = None) -> T:
+        """Return the record for ``scale`` (default: the current :func:`get_scale`)."""
+        if scale is None:
+            scale = get_scale()
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}, got {scale!r}.")
+        return self.ci if scale == "ci" else self.paper
+
+
+def get_device(scale: ScaleName | None = None) -> torch.device:
+    """Return the device experiments run on: CUDA at ``paper`` scale when available, else CPU.
+
+    At ``ci`` scale the answer is always the CPU, so that the book's numbers are identical on
+    every machine.
+    """
+    if scale is None:
+        scale = get_scale()
+    if scale == "paper" and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def set_seed(seed: int) -> np.random.Generator:
+    """Seed Python, NumPy and PyTorch, make PyTorch deterministic, and return a NumPy generator.
+
+    Args:
+        seed: a non-negative integer.
+
+    Returns:
+        ``np.random.default_rng(seed)``, the generator pages should draw NumPy randomness from.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return np.random.default_rng(seed)
+
+
+def describe_scale(scale: ScaleName | None = None) -> str:
+    """One sentence saying which scale a page was built at, for the page to glue."""
+    if scale is None:
+        scale = get_scale()
+    if scale == "ci":
+        return (
+            "This page was built at the ci scale (a laptop CPU, under a minute); set "
+            "BOOK_SCALE=paper to rerun it at the scale of the original papers."
+        )
+    return "This page was built at the paper scale, the sizes of the original papers."
+
+
+def glue(name: str, value: object) -> object:
+    """Glue ``value`` into the executed page under ``name`` without displaying it.
+
+    NumPy and PyTorch scalars are converted to plain Python numbers first, so that the page can
+    format them with a format spec such as ``:.3f``. Returns the converted value.
+    """
+    from myst_nb import glue as myst_glue
+
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"glue({name!r}, value): value must be a scalar, got shape "
+                             f"{tuple(value.shape)}.")
+        value = value.item()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    myst_glue(name, value, display=False)
+    return value

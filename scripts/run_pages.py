@@ -1,0 +1,159 @@
+"""Execute book pages outside the book build, at either scale, and keep what they produce.
+
+    python scripts/run_pages.py [--scale ci|paper] [--out results] PAGE.md [PAGE.md ...]
+
+For each page: sets ``BOOK_SCALE``, executes the page cell by cell in a fresh kernel (printing the
+page, the cell and the elapsed time), and writes under ``<out>/<scale>/<page path>/``:
+
+* ``<page>.ipynb``: the executed notebook;
+* ``fig-*.png``: every figure it drew (named after the figure's ``name`` when it has one);
+* ``glue.json``: every value the page glued into its text;
+* ``run.json``: scale, timings per cell, success.
+
+Exits non-zero as soon as a cell raises, including a hidden check (``assert``) cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALES = ("ci", "paper")
+
+
+def _glued(cell: dict) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for out in cell.get("outputs", []):
+        meta = out.get("metadata", {}).get("scrapbook")
+        if not meta:
+            continue
+        prefix = meta.get("mime_prefix", "")
+        data = {k[len(prefix):]: v for k, v in out.get("data", {}).items()}
+        if "text/plain" in data:
+            text = data["text/plain"]
+            try:
+                values[meta["name"]] = json.loads(text)
+            except (json.JSONDecodeError, TypeError):
+                values[meta["name"]] = text.strip("'\"")
+        elif "image/png" in data:
+            values[meta["name"]] = "<figure>"
+    return values
+
+
+def run_page(page: Path, scale: str, out_root: Path, timeout: int) -> dict:
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    page = page.resolve()
+    rel = page.relative_to(ROOT).with_suffix("")
+    out_dir = out_root / scale / rel
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nb = jupytext.read(page)
+    os.environ["BOOK_SCALE"] = scale
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(page.parent)}})
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    timings: list[dict] = []
+    start = time.perf_counter()
+    ok, error = True, None
+    with client.setup_kernel():
+        for k, index in enumerate(code_cells, start=1):
+            cell = nb.cells[index]
+            t0 = time.perf_counter()
+            first = cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""
+            print(f"[{rel}] cell {k}/{len(code_cells)} ({time.perf_counter() - start:6.1f} s) "
+                  f"{first}", flush=True)
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                ok, error = False, str(exc)
+                print(f"[{rel}] FAILED in cell {k}/{len(code_cells)}:\n{exc}", file=sys.stderr)
+                break
+            finally:
+                timings.append({"cell": k, "seconds": round(time.perf_counter() - t0, 3),
+                                "tags": list(cell.metadata.get("tags", []))})
+    total = time.perf_counter() - start
+    nbformat.write(nb, out_dir / f"{page.stem}.ipynb")
+    glue: dict[str, object] = {}
+    n_fig = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        glue.update(_glued(cell))
+        name = cell.metadata.get("mystnb", {}).get("figure", {}).get("name")
+        for j, out in enumerate(cell.get("outputs", [])):
+            png = out.get("data", {}).get("image/png")
+            if png is None or out.get("metadata", {}).get("scrapbook"):
+                continue
+            n_fig += 1
+            stem = name if name and j == 0 else f"fig-{n_fig:02d}"
+            (out_dir / f"{stem}.png").write_bytes(base64.b64decode(png))
+    (out_dir / "glue.json").write_text(json.dumps(glue, indent=2, sort_keys=True))
+    report = {"page": str(rel) + ".md", "scale": scale, "ok": ok, "seconds": round(total, 2),
+              "cells": timings, "error": error, "figures": n_fig, "glued": len(glue)}
+    (out_dir / "run.json").write_text(json.dumps(report, indent=2))
+    status = "ok" if ok else "FAILED"
+    print(f"[{rel}] {status} in {total:.1f} s; {n_fig} figures, {len(glue)} glued values -> "
+          f"{out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir}", flush=True)
+    return report
+
+
+def book_pages() -> list[Path]:
+    """Every executable page listed in _toc.yml, in order."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files: list[str] = []
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    pages = []
+    for f in files:
+        path = ROOT / f"{f}.md"
+        if path.exists() and "```{code-cell}" in path.read_text():
+            pages.append(path)
+    return pages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pages", nargs="*", type=Path,
+                        help="MyST pages to run (default: every executable page of the toc)")
+    parser.add_argument("--scale", default=os.environ.get("BOOK_SCALE") or "paper",
+                        help="ci or paper (default: $BOOK_SCALE, else paper)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results")
+    parser.add_argument("--timeout", type=int, default=24 * 3600, help="seconds per cell")
+    args = parser.parse_args(argv)
+    if args.scale not in SCALES:
+        parser.error(f"--scale must be one of {SCALES}, got {args.scale!r}")
+    pages = args.pages or book_pages()
+    for page in pages:
+        if not page.exists():
+            parser.error(f"no such page: {page}")
+    failed = []
+    for page in pages:
+        report = run_page(page, args.scale, args.out.resolve(), args.timeout)
+        if not report["ok"]:
+            failed.append(report["page"])
+    if failed:
+        print(f"{len(failed)} page(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
