@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         toc["parts"].insert(-1, {"caption": "Pages being checked", "numbered": True,
                                  "chapters": [{"file": f} for f in new]})
     (scratch / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
-    cmd = [sys.executable, "-m", "jupyter_book.cli.main", "build", str(scratch), "-W", "-n",
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(scratch), "-W", "-n",
            "--keep-going"]
     print("$", " ".join(cmd), flush=True)
     return subprocess.call(cmd, cwd=scratch)

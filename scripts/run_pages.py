@@ -53,7 +53,7 @@ def run_page(page: Path, scale: str, out_root: Path, timeout: int) -> dict:
     from nbclient.exceptions import CellExecutionError
 
     page = page.resolve()
-    rel = page.relative_to(ROOT).with_suffix("")
+    rel = (page.relative_to(ROOT) if page.is_relative_to(ROOT) else Path(page.name)).with_suffix("")
     out_dir = out_root / scale / rel
     out_dir.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(page)

@@ -1,12 +1,15 @@
 """Sphinx extension holding the book's build-time fixes (loaded from ``_config.yml``).
 
 1. **Offline math.** MathJax is served from the built site itself, copied from the pinned
-   ``django-static-mathjax`` wheel (MathJax 3.2.2), instead of a CDN: formulas typeset with no
-   network.
-2. **Execution cache tied to** ``lib/``. The jupyter-cache key covers a page's code only, so a change
-   to ``lib/`` would leave stale numbers on the page. The cache lives in a folder named after a hash
-   of ``lib/``, and Sphinx re-reads every page when that hash changes.
-3. **Colab links to notebooks.** Colab opens ``.ipynb`` files only; the publish workflow writes each
+   ``django-static-mathjax`` wheel (MathJax 3.2.2), instead of a CDN: formulas typeset with
+   no network.
+2. **Execution cache tied to** ``lib/``. The jupyter-cache key covers a page's code only, so
+   a change to ``lib/`` would leave stale numbers on the page. The cache lives in a folder named
+   after a hash of ``lib/``, and Sphinx re-reads every page when that hash changes.
+3. **No Thebe.** Live code cells (Thebe) are off, but sphinx-thebe, which Jupyter Book always
+   loads, still adds its configuration script (twice per page: a console error in every browser)
+   and its assets. They are removed from every page.
+4. **Colab links to notebooks.** Colab opens ``.ipynb`` files only; the publish workflow writes each
    page as a notebook on the ``notebooks`` branch, and the Colab button points there.
 """
 
@@ -61,8 +64,17 @@ def _env_get_outdated(app: Sphinx, env: Any, added: set[str], changed: set[str],
     return []
 
 
+def _is_thebe_asset(asset: Any) -> bool:
+    filename = str(getattr(asset, "filename", asset) or "")
+    body = str(getattr(asset, "attributes", {}).get("body", ""))
+    return "thebe" in filename.lower() or "THEBE_JS_URL" in body
+
+
 def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                   doctree: Any) -> None:
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [a for a in context[key] if not _is_thebe_asset(a)]
     buttons = context.get("header_buttons")
     if not buttons:
         return

@@ -13,7 +13,10 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Split:
-    """A train/test split. Shapes: ``x_train (n_train, d)``, ``y_train (n_train,)``, same for test."""
+    """A train/test split.
+
+    Shapes: ``x_train (n_train, d)``, ``y_train (n_train,)``, and the same for the test set.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray

@@ -14,6 +14,11 @@ takes the current one with :meth:`Scaled.pick`::
 
     SIZES = Scaled(ci=ChainSizes(depth=50, seeds=10), paper=ChainSizes(depth=200, seeds=100))
     size = SIZES.pick()
+
+At the ``ci`` scale, importing this module pins PyTorch to one CPU thread (:func:`use_one_thread`):
+the small tensors of the book gain nothing from more threads (they lose badly when the cores are
+shared, e.g. by two pages executed in parallel), and the order of floating-point reductions, hence
+every digit of the book's numbers, then no longer depends on the machine's core count.
 """
 
 from __future__ import annotations
@@ -78,6 +83,11 @@ class Scaled(Generic[T]):
         return self.ci if scale == "ci" else self.paper
 
 
+def use_one_thread() -> None:
+    """Make PyTorch compute on one CPU thread (intra-op); called on import at the ``ci`` scale."""
+    torch.set_num_threads(1)
+
+
 def get_device(scale: ScaleName | None = None) -> torch.device:
     """Return the device experiments run on: CUDA at ``paper`` scale when available, else CPU.
 
@@ -139,3 +149,7 @@ def glue(name: str, value: object) -> object:
         value = value.item()
     myst_glue(name, value, display=False)
     return value
+
+
+if get_scale() == "ci":
+    use_one_thread()

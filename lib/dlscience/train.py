@@ -35,7 +35,7 @@ class History:
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of rows of ``x`` (shape ``(n, d)``) whose arg-max logit equals ``y`` (shape ``(n,)``)."""
+    """Fraction of rows of ``x`` (``(n, d)``) whose arg-max logit equals ``y`` (``(n,)``)."""
     with torch.no_grad():
         return float((model(x).argmax(dim=1) == y).float().mean())
 

@@ -1,0 +1,53 @@
+"""Shared fixtures: the built book (one full build per test session)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+
+def toc_files() -> list[str]:
+    """Every page listed in _toc.yml (paths without suffix, relative to the root)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return files
+
+
+def executable_pages() -> list[str]:
+    return [f for f in toc_files()
+            if (ROOT / f"{f}.md").exists() and "```{code-cell}" in (ROOT / f"{f}.md").read_text()]
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """Build the whole book once, as the README's `make book` does, and return _build/html.
+
+    ``--all`` makes Sphinx re-read every page (so warnings from unchanged pages are not hidden),
+    while the execution cache is reused. Set BOOK_SKIP_BUILD=1 to test an existing build.
+    """
+    if os.environ.get("BOOK_SKIP_BUILD") != "1":
+        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n",
+               "--keep-going", "--all"]
+        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"book build failed (exit {result.returncode}):\n"
+                        f"{result.stdout[-8000:]}\n{result.stderr[-8000:]}")
+    assert (HTML / "index.html").exists(), "no built book in _build/html"
+    return HTML

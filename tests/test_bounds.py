@@ -1,0 +1,137 @@
+"""Tests of dlscience.bounds against brute force, scipy and closed forms."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from dlscience import bounds
+from scipy.stats import binom
+
+
+def test_hoeffding_dominates_exact_binomial_tail():
+    n, p = 200, 0.3
+    k = np.arange(n + 1)
+    pmf = binom.pmf(k, n, p)
+    for eps in np.linspace(0.0, 0.3, 31):
+        exact = pmf[np.abs(k / n - p) >= eps - 1e-12].sum()
+        assert exact <= bounds.hoeffding_tail(n, eps) + 1e-12, eps
+        upper = binom.sf(np.ceil(n * (p + eps) - 1e-9) - 1, n, p)  # P(mean >= p + eps)
+        assert upper <= bounds.hoeffding_tail(n, eps, two_sided=False) + 1e-12, eps
+
+
+def test_hoeffding_epsilon_inverts_the_tail():
+    eps = bounds.hoeffding_epsilon(500, 0.05)
+    assert bounds.hoeffding_tail(500, eps) == pytest.approx(0.05)
+    assert bounds.union_bound_epsilon(500, 0.0, 0.05) == pytest.approx(eps)
+    assert bounds.union_bound_epsilon(500, math.log(10), 0.05) == pytest.approx(
+        bounds.hoeffding_epsilon(500, 0.005))
+
+
+def test_sauer_log_growth_matches_sum_of_binomials():
+    for n, d in [(10, 3), (20, 0), (7, 7), (5, 9), (300, 4)]:
+        exact = sum(math.comb(n, i) for i in range(min(d, n) + 1))
+        assert bounds.sauer_log_growth(n, d) == pytest.approx(math.log(exact), rel=1e-10)
+
+
+def test_vc_bound_vacuous_when_dimension_exceeds_n_and_sample_complexity_is_tight():
+    assert bounds.vc_gap_bound(100, 100, 0.05) > 1.0
+    n = bounds.vc_sample_complexity(10, 0.1, 0.05)
+    assert bounds.vc_gap_bound(n, 10, 0.05) <= 0.1 < bounds.vc_gap_bound(n - 1, 10, 0.05)
+
+
+def test_halfplanes_shatter_three_points_not_four():
+    triangle = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    assert bounds.count_dichotomies(triangle) == 8
+    collinear = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    assert bounds.count_dichotomies(collinear) == 6
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert bounds.count_dichotomies(square) == bounds.cover_count(4, 2) == 14
+    assert not bounds.affinely_separable(square, np.array([0, 1, 1, 0]))  # XOR
+    side = bounds.radon_partition(square)
+    assert side[0] == side[3] and side[1] == side[2] and side[0] != side[1]
+
+
+def test_cover_count_matches_brute_force_in_general_position():
+    rng = np.random.default_rng(0)
+    for m in range(1, 7):
+        assert bounds.count_dichotomies(rng.normal(size=(m, 2))) == bounds.cover_count(m, 2)
+
+
+def test_rademacher_linear_against_exact_enumeration():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 3))
+    exact = np.mean([np.linalg.norm(np.array(s) @ x) for s in
+                     itertools.product((-1.0, 1.0), repeat=8)]) * 2.0 / 8
+    mc = bounds.rademacher_linear(x, norm_bound=2.0, num_draws=20_000, seed=0)
+    assert mc == pytest.approx(exact, rel=0.02)
+    bound = bounds.rademacher_linear_bound(x, 2.0)
+    assert exact <= bound and exact >= bound / math.sqrt(2)  # Jensen; Khintchine-Kahane
+
+
+def test_rademacher_finite_of_one_function_is_zero_and_of_sign_flips_is_mean_abs():
+    a = np.random.default_rng(2).normal(size=(1, 50))
+    assert abs(bounds.rademacher_finite(a, 20_000)) < 0.02
+    both = np.vstack([a, -a])  # E|sum sigma_i a_i| / n
+    direct = bounds.rademacher_linear(a.T, 1.0, 20_000)  # the 1-d linear class: same quantity
+    assert bounds.rademacher_finite(both, 20_000) == pytest.approx(direct, rel=0.03)
+
+
+def test_kl_inverse_against_brute_force_grid():
+    grid = np.linspace(0.0, 1.0, 200_001)
+    for q, c in [(0.0, 0.1), (0.1, 0.05), (0.3, 0.001), (0.5, 2.0), (0.9, 0.3), (1.0, 0.2)]:
+        ok = grid[(grid >= q) & (bounds.kl_bernoulli(q, grid) <= c)]
+        brute = ok.max()
+        assert bounds.kl_inverse(q, c) == pytest.approx(brute, abs=1e-5)
+        assert bounds.kl_inverse(q, c) >= brute
+
+
+def test_pac_bayes_bounds_order_and_limits():
+    for emp, kl, n in [(0.05, 100.0, 5000), (0.3, 10.0, 1000), (0.0, 500.0, 60_000)]:
+        mca = bounds.mcallester_bound(emp, kl, n, 0.05)
+        seeger = bounds.pac_bayes_kl_bound(emp, kl, n, 0.05)
+        assert emp <= seeger <= mca  # Pinsker
+        catoni = min(bounds.catoni_bound(emp, kl, n, 0.05, b) for b in np.geomspace(0.1, 50, 60))
+        assert emp <= catoni < 1
+    assert bounds.sample_convergence_bound(0.2, 10**9, 0.01) == pytest.approx(0.2, abs=1e-3)
+
+
+def test_gaussian_kl_against_torch_distributions():
+    g = torch.Generator().manual_seed(0)
+    mq, lq, mp = (torch.randn(30, generator=g, dtype=torch.float64) for _ in range(3))
+    q = torch.distributions.Normal(mq, lq.exp())
+    p = torch.distributions.Normal(mp, torch.full_like(mp, 0.7))
+    expected = torch.distributions.kl_divergence(q, p).sum()
+    assert torch.allclose(bounds.gaussian_kl(mq, lq, mp, 0.7), expected)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="delta"):
+        bounds.hoeffding_epsilon(10, 1.5)
+    with pytest.raises(ValueError, match="vc_dim"):
+        bounds.vc_gap_bound(10, -1, 0.1)
+    with pytest.raises(ValueError, match="labels"):
+        bounds.affinely_separable(np.zeros((3, 2)), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="points"):
+        bounds.radon_partition(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="q"):
+        bounds.kl_inverse(1.2, 0.1)
+
+
+def test_mlp_logits_matches_the_torch_module_and_gibbs_errors_at_zero_std():
+    from dlscience import models
+
+    torch.manual_seed(0)
+    widths = [5, 7, 6, 3]
+    nets = [models.MLP(widths) for _ in range(3)]
+    theta = torch.stack([torch.nn.utils.parameters_to_vector(m.parameters()) for m in nets])
+    x = torch.randn(11, 5)
+    out = bounds.mlp_logits(theta, x, widths)
+    with torch.no_grad():
+        for k, m in enumerate(nets):
+            assert torch.allclose(out[k], m(x), atol=1e-6)
+    y = out[0].argmax(-1)
+    y[:3] = (y[:3] + 1) % 3
+    errs = bounds.gibbs_errors(theta[0].detach(), torch.zeros(theta.shape[1]), x, y, widths, 4)
+    assert np.allclose(errs, 3 / 11)

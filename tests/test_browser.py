@@ -1,0 +1,172 @@
+"""The built book as a reader's browser sees it: headless Chromium driven by Playwright.
+
+Serves _build/html on localhost and checks every page of the toc: no console errors, no failed
+local requests, math typeset, images loaded, no tracebacks, launch/download/repository buttons,
+collapsible solutions, search, dark mode. Needs a Chromium binary: Debian's `chromium` (installed
+by `make test`), or one named by $CHROMIUM. Without one the suite fails; it never skips.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import socketserver
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+from conftest import ROOT, executable_pages, toc_files
+
+pytestmark = [pytest.mark.browser, pytest.mark.build]
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    explicit = os.environ.get("CHROMIUM")
+    if explicit:
+        return explicit
+    for name in CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("No Chromium found for the browser tests: install Debian's `chromium` package "
+                "(`make test` does it: apt-get install chromium) or set $CHROMIUM to a binary.")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site(built_book: Path):
+    handler = functools.partial(_QuietHandler, directory=str(built_book))
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def _open(page, url: str):
+    """Load url; return (console errors, failed local requests)."""
+    errors: list[str] = []
+    failed: list[str] = []
+    host = urlparse(url).netloc
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed",
+            lambda r: failed.append(r.url) if urlparse(r.url).netloc == host else None)
+    page.on("response",
+            lambda r: failed.append(f"{r.status} {r.url}")
+            if r.status >= 400 and urlparse(r.url).netloc == host else None)
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return errors, failed
+
+
+def _repo_url() -> str:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+
+
+@pytest.mark.parametrize("doc", toc_files())
+def test_page_renders_cleanly(page, site, doc):
+    errors, failed = _open(page, f"{site}/{doc}.html")
+    assert not errors, f"{doc}: console errors {errors}"
+    assert not failed, f"{doc}: failed local requests {failed}"
+    if page.locator("span.math, div.math").count():
+        page.wait_for_function("() => window.MathJax && MathJax.startup && "
+                               "MathJax.startup.promise", timeout=20_000)
+        page.evaluate("() => MathJax.startup.promise")
+        assert page.locator("mjx-container").count() > 0, f"{doc}: math not typeset"
+    body = page.inner_text("article")
+    assert "$$" not in body, f"{doc}: raw $$ left in the text"
+    broken = page.evaluate("""() => Array.from(document.images)
+        .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)""")
+    assert not broken, f"{doc}: images not loaded {broken}"
+    outputs = " ".join(page.locator(".cell_output").all_inner_texts())
+    assert "Traceback" not in outputs, f"{doc}: traceback in an output"
+
+
+@pytest.mark.parametrize("doc", executable_pages())
+def test_launch_download_and_repository_buttons(page, site, doc):
+    _open(page, f"{site}/{doc}.html")
+    repo = _repo_url()
+    owner_repo = urlparse(repo).path.strip("/")
+    links = page.evaluate("() => Array.from(document.querySelectorAll('a')).map(a => a.href)")
+    binder = [u for u in links if "mybinder.org" in u]
+    colab = [u for u in links if "colab.research.google.com" in u]
+    assert binder and owner_repo in binder[0] and f"{doc}.md" in binder[0], binder
+    assert colab and owner_repo in colab[0] and colab[0].endswith(f"{doc}.ipynb"), colab
+    assert any(u.rstrip("/") == repo for u in links), "no repository button"
+    assert any(u.startswith(repo + "/issues") for u in links), "no issue button"
+    assert any(u.endswith(f"_sources/{doc}.ipynb") for u in links), "no notebook download"
+    assert any(u.endswith(f"_sources/{doc}.md") for u in links), "no source download"
+
+
+def test_solutions_are_collapsed_and_open_on_click(page, site):
+    doc = next(d for d in executable_pages()
+               if "{solution-start}" in (ROOT / f"{d}.md").read_text())
+    _open(page, f"{site}/{doc}.html")
+    solution = page.locator("details.solution, div.solution.dropdown").first
+    assert solution.count() == 1, "no solution dropdown"
+    body = solution.locator(".solution-content, section, p").last
+    assert not body.is_visible(), "solution is open before a click"
+    solution.locator("summary, .admonition-title").first.click()
+    page.wait_for_timeout(500)
+    assert body.is_visible(), "solution did not open on click"
+
+
+def test_search_finds_a_word_from_a_chapter(page, site):
+    _open(page, f"{site}/search.html?q=perceptron")
+    page.wait_for_selector("#search-results li", timeout=20_000)
+    hits = page.locator("#search-results li").all_inner_texts()
+    assert any("learnable programs" in h.lower() for h in hits), hits
+
+
+def test_dark_mode_switch_and_readable_figures(page, site):
+    _open(page, f"{site}/book/part1/learnable-programs.html")
+    assert page.evaluate("document.documentElement.dataset.theme") in ("light", "auto", "")
+    page.evaluate("() => document.documentElement.dataset.theme = 'light'")
+    for _ in range(3):
+        if page.evaluate("document.documentElement.dataset.theme") == "dark":
+            break
+        page.locator(".theme-switch-button").first.click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), background
+    # Figures are drawn on an opaque white background, so dark text on them stays readable.
+    alphas = page.evaluate("""() => Array.from(document.querySelectorAll('.cell_output img'))
+        .map(img => { const c = document.createElement('canvas');
+                      c.width = img.naturalWidth; c.height = img.naturalHeight;
+                      const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+                      return g.getImageData(1, 1, 1, 1).data; })
+        .map(d => [d[0], d[1], d[2], d[3]])""")
+    assert alphas, "no figures on the page"
+    for r, g, b, a in alphas:
+        assert a == 255 and min(r, g, b) > 240, (r, g, b, a)

@@ -1,0 +1,53 @@
+"""The CI workflows are valid GitHub Actions and pass a security audit, offline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+
+
+def test_workflows_match_githubs_schema():
+    result = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema",
+                             "vendor.github-workflows", *map(str, WORKFLOWS)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows_pass_zizmor_audit():
+    github = ROOT / ".github"
+    result = subprocess.run([str(BIN / "zizmor"), "--offline", "--config",
+                             str(github / "zizmor.yml"), str(github / "workflows")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_least_privilege_and_no_pull_request_target():
+    for path in WORKFLOWS:
+        flow = yaml.safe_load(path.read_text())
+        triggers = flow.get(True, flow.get("on"))  # YAML reads the key `on` as True
+        assert "pull_request_target" not in (triggers or {}), path.name
+        assert flow["permissions"] == {"contents": "read"}, path.name
+        for name, job in flow["jobs"].items():
+            assert "permissions" in job, f"{path.name}: job {name} has no permissions"
+            perms = job["permissions"]
+            if perms.get("pages") == "write" or perms.get("id-token") == "write":
+                assert name == "deploy", f"{path.name}: {name} must not get pages/id-token"
+            for step in job.get("steps", []):
+                uses = step.get("uses", "")
+                if uses:
+                    assert "@" in uses, f"{path.name}: {uses} is not pinned"
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    assert "make test" in (ROOT / "README.md").read_text()
+    book = (ROOT / ".github" / "workflows" / "book.yml").read_text()
+    assert "make test" in book and "set -eo pipefail" in book
