@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 from dlscience import landscape, models
+from dlscience.runtime import set_seed
 
 
-def small_problem(seed: int = 0):
-    torch.manual_seed(seed)
+def small_problem(seed: int = 1):
+    set_seed(seed)
     model = models.MLP([3, 6, 5, 2], activation="tanh", init="glorot", bias_std=0.1).double()
     x = torch.randn(20, 3, dtype=torch.float64)
     y = torch.randn(20, 2, dtype=torch.float64)
@@ -51,7 +52,8 @@ def test_hvp_equals_central_difference_of_gradient():
     _, f, theta = small_problem(2)
     v = torch.randn(theta.numel(), dtype=torch.float64)
     eps = 1e-5
-    fd = (landscape.gradient(f, theta + eps * v) - landscape.gradient(f, theta - eps * v)) / (2 * eps)
+    plus, minus = landscape.gradient(f, theta + eps * v), landscape.gradient(f, theta - eps * v)
+    fd = (plus - minus) / (2 * eps)
     assert torch.allclose(landscape.hvp(f, theta, v), fd, rtol=1e-6, atol=1e-8)
 
 
@@ -74,7 +76,7 @@ def test_sharpness_equals_eigvalsh_on_small_net():
     h = landscape.dense_hessian(f, theta)
     eigs = torch.linalg.eigvalsh(h)
     top = float(eigs[torch.argmax(eigs.abs())])
-    pair = landscape.sharpness(f, theta, max_iter=5000, tol=1e-14)
+    pair = landscape.sharpness(f, theta, max_iter=2000, tol=1e-14)
     assert abs(pair.value - top) / abs(top) < 1e-8, (pair.value, top)
 
 

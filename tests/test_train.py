@@ -1,7 +1,6 @@
 import pytest
 import torch
 from dlscience import models, train
-from dlscience.experiments import mnist1d_mlp
 
 
 def _problem():
@@ -49,13 +48,3 @@ def test_fit_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=name):
         train.fit(net, x, y, loss_fn=torch.nn.functional.cross_entropy,
                   optimizer=torch.optim.SGD(net.parameters(), lr=0.1), **kwargs)
-
-
-def test_mnist1d_mlp_fits_and_is_reproducible():
-    a = mnist1d_mlp(width=64, num_samples=500, steps=300, seed=0, stop_at_full_fit=True)
-    b = mnist1d_mlp(width=64, num_samples=500, steps=300, seed=0, stop_at_full_fit=True)
-    assert a.train_accuracy == b.train_accuracy and a.test_accuracy == b.test_accuracy
-    assert a.train_accuracy > 0.9
-    assert a.test_accuracy > 0.3  # far above chance (0.1)
-    with pytest.raises(ValueError, match="width"):
-        mnist1d_mlp(width=0)

@@ -6,6 +6,7 @@ an explicit ``seed``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,19 +80,23 @@ def mnist1d(num_samples: int = 5000, train_split: float = 0.8, seed: int = 42) -
     labels are in ``0..9``. The defaults reproduce the data set of the paper (4000 train,
     1000 test).
     """
+    raw = _mnist1d_cached(_check_positive_int("num_samples", num_samples),
+                          _check_fraction("train_split", train_split), int(seed))
+    return Split(*(a.copy() for a in raw))
+
+
+@functools.lru_cache(maxsize=8)
+def _mnist1d_cached(num_samples: int, train_split: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Generate MNIST-1D once per (size, split, seed) in a process; callers get copies."""
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
-    args.num_samples = _check_positive_int("num_samples", num_samples)
-    args.train_split = _check_fraction("train_split", train_split)
+    args.num_samples = num_samples
+    args.train_split = train_split
     args.seed = seed
     raw = make_dataset(args)
-    return Split(
-        raw["x"].astype(np.float32),
-        raw["y"].astype(np.int64),
-        raw["x_test"].astype(np.float32),
-        raw["y_test"].astype(np.int64),
-    )
+    return (raw["x"].astype(np.float32), raw["y"].astype(np.int64),
+            raw["x_test"].astype(np.float32), raw["y_test"].astype(np.int64))
 
 
 def corrupt_labels(y: np.ndarray, fraction: float, num_classes: int, seed: int = 0) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Training runs shared by several chapters, so that every page gets the same run from one place.
 
-:func:`mnist1d_mlp` trains the book's reference classifier: a ReLU MLP on MNIST-1D. The
+``mnist1d_mlp`` trains the book's reference classifier: a ReLU MLP on MNIST-1D. The
 generalization chapters measure bounds, random-label fitting and double descent on it.
 """
 
@@ -56,7 +56,7 @@ def mnist1d_mlp(width: int = 256, depth: int = 2, *, num_samples: int = 5000, st
         stop_at_full_fit: stop as soon as training accuracy reaches 100%.
 
     Returns:
-        a :class:`TrainedClassifier`.
+        a ``TrainedClassifier``.
     """
     if not isinstance(width, int) or width <= 0:
         raise ValueError(f"width must be a positive integer, got {width!r}.")

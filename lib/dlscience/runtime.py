@@ -15,10 +15,11 @@ takes the current one with :meth:`Scaled.pick`::
     SIZES = Scaled(ci=ChainSizes(depth=50, seeds=10), paper=ChainSizes(depth=200, seeds=100))
     size = SIZES.pick()
 
-At the ``ci`` scale, importing this module pins PyTorch to one CPU thread (:func:`use_one_thread`):
-the small tensors of the book gain nothing from more threads (they lose badly when the cores are
-shared, e.g. by two pages executed in parallel), and the order of floating-point reductions, hence
-every digit of the book's numbers, then no longer depends on the machine's core count.
+At the ``ci`` scale, importing this module pins PyTorch and BLAS to one CPU thread
+(``use_one_thread``): the small tensors of the book gain nothing from more threads (they lose
+badly when the cores are shared, e.g. by two pages executed in parallel), and the order of
+floating-point reductions, hence every digit of the book's numbers, then no longer depends on
+the machine's core count.
 """
 
 from __future__ import annotations
@@ -84,8 +85,14 @@ class Scaled(Generic[T]):
 
 
 def use_one_thread() -> None:
-    """Make PyTorch compute on one CPU thread (intra-op); called on import at the ``ci`` scale."""
+    """Make PyTorch and the BLAS behind NumPy/SciPy compute on one CPU thread.
+
+    Called on import at the ``ci`` scale.
+    """
+    from threadpoolctl import threadpool_limits
+
     torch.set_num_threads(1)
+    threadpool_limits(limits=1)
 
 
 def get_device(scale: ScaleName | None = None) -> torch.device:
