@@ -43,6 +43,9 @@ def built_book() -> Path:
     while the execution cache is reused. Set BOOK_SKIP_BUILD=1 to test an existing build.
     """
     if os.environ.get("BOOK_SKIP_BUILD") != "1":
+        # As `make book`: pages are executed in parallel first; the build then renders from cache
+        # (and re-executes any page that failed there, reporting its failing cell).
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "execute_parallel.py")], cwd=ROOT)
         cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n",
                "--keep-going", "--all"]
         result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)

@@ -86,7 +86,7 @@ def test_scalar_chain_matches_product_formula():
     x = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
     trace = chain.forward_trace(x)
     (grad,) = torch.autograd.grad(trace[-1], x)
-    z = [float(t) for t in trace]
+    z = [float(t.detach()) for t in trace]
     w = chain.weights.detach().numpy()
     expected = np.prod([w[i] * z[i + 1] * (1 - z[i + 1]) for i in range(7)])
     assert float(grad) == pytest.approx(expected, rel=1e-12)

@@ -1,0 +1,68 @@
+"""Execute the book's pages in parallel, filling the execution cache that the build then reuses.
+
+    python scripts/execute_parallel.py [--root .] [--timeout 120]
+
+Jupyter Book executes pages one after the other. This runs jupyter-cache's ``local-parallel``
+executor on every executable page of the toc first (one process per core; each page computes on
+one thread at the ``ci`` scale), into the very cache folder the build reads
+(``_build/.jupyter_cache/lib-<hash of lib/>``). ``jupyter-book build`` then finds every page
+cached and only renders. ``make book`` does both steps. Exits non-zero if a page fails; the build
+that follows then re-executes it and reports the failing cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def executable_pages(root: Path) -> list[Path]:
+    """Every page of the toc that has code cells, in toc order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    pages = [root / f"{f}.md" for f in files]
+    return [p for p in pages if p.exists() and "```{code-cell}" in p.read_text()]
+
+
+def prefill(root: Path, timeout: int = 120) -> int:
+    """Execute the pages of the book at ``root`` in parallel into its execution cache."""
+    sys.path.insert(0, str(root / "book" / "_ext"))
+    from book_setup import cache_path
+
+    cache = cache_path(root / "_build" / ".jupyter_cache", root=root)
+    env = dict(os.environ, JUPYTERCACHE=str(cache))
+    jcache = str(Path(sys.executable).parent / "jcache")
+    pages = [str(p) for p in executable_pages(root)]
+    subprocess.run([jcache, "notebook", "add", "-r", "myst_nb_md", *pages], cwd=root, env=env,
+                   input="y\n", text=True, check=True, stdout=subprocess.DEVNULL)
+    result = subprocess.run([jcache, "project", "execute", "-e", "local-parallel",
+                             "-t", str(timeout)], cwd=root, env=env, input="y\n", text=True)
+    return result.returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    args = parser.parse_args(argv)
+    return prefill(args.root.resolve(), args.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
