@@ -18,26 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
+from booktoc import executable_pages
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def executable_pages(root: Path) -> list[Path]:
-    """Every page of the toc that has code cells, in toc order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    pages = [root / f"{f}.md" for f in files]
-    return [p for p in pages if p.exists() and "```{code-cell}" in p.read_text()]
 
 
 def prefill(root: Path, timeout: int = 120) -> int:

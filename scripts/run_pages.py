@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from booktoc import executable_pages  # noqa: E402
+
 SCALES = ("ci", "paper")
 
 
@@ -106,29 +109,6 @@ def run_page(page: Path, scale: str, out_root: Path, timeout: int) -> dict:
     return report
 
 
-def book_pages() -> list[Path]:
-    """Every executable page listed in _toc.yml, in order."""
-    import yaml
-
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files: list[str] = []
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    pages = []
-    for f in files:
-        path = ROOT / f"{f}.md"
-        if path.exists() and "```{code-cell}" in path.read_text():
-            pages.append(path)
-    return pages
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", nargs="*", type=Path,
@@ -140,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.scale not in SCALES:
         parser.error(f"--scale must be one of {SCALES}, got {args.scale!r}")
-    pages = args.pages or book_pages()
+    pages = args.pages or executable_pages(ROOT)
     for page in pages:
         if not page.exists():
             parser.error(f"no such page: {page}")

@@ -8,31 +8,20 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
+sys.path.insert(0, str(ROOT / "scripts"))
+import booktoc  # noqa: E402
 
 
 def toc_files() -> list[str]:
     """Every page listed in _toc.yml (paths without suffix, relative to the root)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return files
+    return booktoc.toc_files(ROOT)
 
 
 def executable_pages() -> list[str]:
-    return [f for f in toc_files()
-            if (ROOT / f"{f}.md").exists() and "```{code-cell}" in (ROOT / f"{f}.md").read_text()]
+    return [str(p.relative_to(ROOT).with_suffix("")) for p in booktoc.executable_pages(ROOT)]
 
 
 @pytest.fixture(scope="session")
