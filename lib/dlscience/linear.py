@@ -18,7 +18,7 @@ with labels in ``{-1, +1}``; the deep linear loss is ``(1/2) ||target - W_N ... 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import optimize
@@ -84,6 +84,22 @@ def _record_steps(steps: int, record: Sequence[int] | np.ndarray | None) -> np.n
 # Least squares
 # ---------------------------------------------------------------------------------------------
 
+
+def _recorded_path(w: np.ndarray, update: Callable[[np.ndarray], np.ndarray],
+                   record: np.ndarray) -> np.ndarray:
+    """Iterate ``w <- update(w)`` up to the last step of ``record`` (sorted step counts, from
+    ``_record_steps``) and return the iterates at those steps, shape ``(len(record), d)``."""
+    out = np.empty((record.size, w.size))
+    j = 0
+    for k in range(int(record[-1]) + 1):
+        while j < record.size and record[j] == k:
+            out[j] = w
+            j += 1
+        if k < record[-1]:
+            w = update(w)
+    return out
+
+
 def gd_least_squares(X: np.ndarray, y: np.ndarray, eta: float, steps: int,
                      w0: np.ndarray | None = None,
                      record: Sequence[int] | np.ndarray | None = None
@@ -106,16 +122,7 @@ def gd_least_squares(X: np.ndarray, y: np.ndarray, eta: float, steps: int,
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
     if w.shape != (d,):
         raise ValueError(f"w0 must have shape ({d},), got {w.shape}.")
-    out = np.empty((rec.size, d))
-    j = 0
-    for k in range(steps + 1):
-        while j < rec.size and rec[j] == k:
-            out[j] = w
-            j += 1
-        if k == steps:
-            break
-        w = w - eta * (X.T @ (X @ w - y)) / n
-    return rec, out
+    return rec, _recorded_path(w, lambda w: w - eta * (X.T @ (X @ w - y)) / n, rec)
 
 
 def min_norm_solution(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -185,17 +192,8 @@ def logistic_gd(X: np.ndarray, y: np.ndarray, eta: float, steps: int,
     n, d = X.shape
     Z = X * y[:, None]                      # rows y_i x_i
     w = np.zeros(d)
-    out = np.empty((rec.size, d))
-    j = 0
-    for k in range(steps + 1):
-        while j < rec.size and rec[j] == k:
-            out[j] = w
-            j += 1
-        if k == steps:
-            break
-        # the derivative of log(1 + exp(-m)) is -sigmoid(-m), m = margins
-        w = w + (eta / n) * (Z.T @ expit(-(Z @ w)))
-    return rec, out
+    # the derivative of log(1 + exp(-m)) is -sigmoid(-m), m = margins
+    return rec, _recorded_path(w, lambda w: w + (eta / n) * (Z.T @ expit(-(Z @ w))), rec)
 
 
 def max_margin(X: np.ndarray, y: np.ndarray, C: float = 1e10) -> np.ndarray:

@@ -481,7 +481,25 @@ class GD:
 
 
 @dataclass(frozen=True)
-class HeavyBall:
+class _Momentum:
+    """What heavy ball and Nesterov share: a step size, a momentum, and the state (x, x_prev)."""
+
+    lr: float | np.ndarray | Callable[[int], float]
+    momentum: float
+
+    def __post_init__(self) -> None:
+        _check_lr(self.lr)
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}.")
+
+    def init(self, x0: np.ndarray) -> tuple[np.ndarray, ...]:
+        """State ``(x, x_prev)`` with ``x_prev = x0``."""
+        x = np.array(x0, dtype=float)
+        return (x, x.copy())
+
+
+@dataclass(frozen=True)
+class HeavyBall(_Momentum):
     """Polyak's heavy ball ``x+ = x - lr grad(x) + momentum (x - x_prev)``.
 
     Identical to ``torch.optim.SGD(lr=lr, momentum=momentum)`` (without dampening).
@@ -491,19 +509,6 @@ class HeavyBall:
         momentum: the momentum ``beta``, in ``[0, 1)``.
     """
 
-    lr: float | np.ndarray | Callable[[int], float]
-    momentum: float
-
-    def __post_init__(self) -> None:
-        _check_lr(self.lr)
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}.")
-
-    def init(self, x0: np.ndarray) -> tuple[np.ndarray, ...]:
-        """State ``(x, x_prev)`` with ``x_prev = x0``."""
-        x = np.array(x0, dtype=float)
-        return (x, x.copy())
-
     def step(self, state: tuple[np.ndarray, ...], grad: Callable[[np.ndarray], np.ndarray],
              t: int) -> tuple[np.ndarray, ...]:
         """One heavy-ball step."""
@@ -512,7 +517,7 @@ class HeavyBall:
 
 
 @dataclass(frozen=True)
-class Nesterov:
+class Nesterov(_Momentum):
     """Nesterov's accelerated gradient: ``y = x + momentum (x - x_prev)``, ``x+ = y - lr grad(y)``.
 
     The look-ahead points ``y`` are the iterates of
@@ -522,19 +527,6 @@ class Nesterov:
         lr: step size: a number, a schedule, or an array broadcasting against x.
         momentum: the momentum ``beta``, in ``[0, 1)``.
     """
-
-    lr: float | np.ndarray | Callable[[int], float]
-    momentum: float
-
-    def __post_init__(self) -> None:
-        _check_lr(self.lr)
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}.")
-
-    def init(self, x0: np.ndarray) -> tuple[np.ndarray, ...]:
-        """State ``(x, x_prev)`` with ``x_prev = x0``."""
-        x = np.array(x0, dtype=float)
-        return (x, x.copy())
 
     def step(self, state: tuple[np.ndarray, ...], grad: Callable[[np.ndarray], np.ndarray],
              t: int) -> tuple[np.ndarray, ...]:
