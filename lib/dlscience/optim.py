@@ -481,8 +481,13 @@ class GD:
 
 
 @dataclass(frozen=True)
-class _Momentum:
-    """What heavy ball and Nesterov share: a step size, a momentum, and the state (x, x_prev)."""
+class MomentumMethod:
+    """Base of the momentum methods: a step size, a momentum, and the state ``(x, x_prev)``.
+
+    Attributes:
+        lr: step size: a number, a schedule, or an array broadcasting against x.
+        momentum: the momentum ``beta``, in ``[0, 1)``.
+    """
 
     lr: float | np.ndarray | Callable[[int], float]
     momentum: float
@@ -499,7 +504,7 @@ class _Momentum:
 
 
 @dataclass(frozen=True)
-class HeavyBall(_Momentum):
+class HeavyBall(MomentumMethod):
     """Polyak's heavy ball ``x+ = x - lr grad(x) + momentum (x - x_prev)``.
 
     Identical to ``torch.optim.SGD(lr=lr, momentum=momentum)`` (without dampening).
@@ -517,7 +522,7 @@ class HeavyBall(_Momentum):
 
 
 @dataclass(frozen=True)
-class Nesterov(_Momentum):
+class Nesterov(MomentumMethod):
     """Nesterov's accelerated gradient: ``y = x + momentum (x - x_prev)``, ``x+ = y - lr grad(y)``.
 
     The look-ahead points ``y`` are the iterates of
