@@ -8,9 +8,12 @@ page, the cell and the elapsed time), and writes under ``<out>/<scale>/<page pat
 * ``<page>.ipynb``: the executed notebook;
 * ``fig-*.png``: every figure it drew (named after the figure's ``name`` when it has one);
 * ``glue.json``: every value the page glued into its text;
-* ``run.json``: scale, timings per cell, success.
+* ``claims.json``: every claim the page checked (``dlscience.claims``), with its bound and evidence;
+* ``run.json``: scale, seed offset, timings per cell, success.
 
-Exits non-zero as soon as a cell raises, including a hidden check (``assert``) cell.
+With ``--seed-offset K`` (``BOOK_SEED_OFFSET=K``) every seed is shifted and the results go under
+``<out>/<scale>-seed<K>/``. A page stops at its first failing cell (a failing claim included);
+the run goes on with the next page, and exits non-zero if any page failed.
 """
 
 from __future__ import annotations
@@ -49,18 +52,24 @@ def _glued(cell: dict) -> dict[str, object]:
     return values
 
 
-def run_page(page: Path, scale: str, out_root: Path, timeout: int) -> dict:
+def run_page(page: Path, scale: str, out_root: Path, timeout: int, seed_offset: int = 0) -> dict:
+    import shutil
+
     import jupytext
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+
+    from dlscience.claims import from_glue
 
     page = page.resolve()
     rel = (page.relative_to(ROOT) if page.is_relative_to(ROOT) else Path(page.name)).with_suffix("")
-    out_dir = out_root / scale / rel
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = out_root / (scale if seed_offset == 0 else f"{scale}-seed{seed_offset}") / rel
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
     nb = jupytext.read(page)
     os.environ["BOOK_SCALE"] = scale
+    os.environ["BOOK_SEED_OFFSET"] = str(seed_offset)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(page.parent)}})
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
@@ -76,8 +85,8 @@ def run_page(page: Path, scale: str, out_root: Path, timeout: int) -> dict:
                   f"{first}", flush=True)
             try:
                 client.execute_cell(cell, index)
-            except CellExecutionError as exc:
-                ok, error = False, str(exc)
+            except Exception as exc:  # a failing cell, a cell timeout, a dead kernel
+                ok, error = False, f"cell {k}/{len(code_cells)}: {type(exc).__name__}: {exc}"
                 print(f"[{rel}] FAILED in cell {k}/{len(code_cells)}:\n{exc}", file=sys.stderr)
                 break
             finally:
@@ -100,7 +109,10 @@ def run_page(page: Path, scale: str, out_root: Path, timeout: int) -> dict:
             stem = name if name and j == 0 else f"fig-{n_fig:02d}"
             (out_dir / f"{stem}.png").write_bytes(base64.b64decode(png))
     (out_dir / "glue.json").write_text(json.dumps(glue, indent=2, sort_keys=True))
-    report = {"page": str(rel) + ".md", "scale": scale, "ok": ok, "seconds": round(total, 2),
+    claims = from_glue(glue)
+    (out_dir / "claims.json").write_text(json.dumps(claims, indent=2))
+    report = {"page": str(rel) + ".md", "scale": scale, "seed_offset": seed_offset, "ok": ok,
+              "seconds": round(total, 2), "claims": len(claims),
               "cells": timings, "error": error, "figures": n_fig, "glued": len(glue)}
     (out_dir / "run.json").write_text(json.dumps(report, indent=2))
     status = "ok" if ok else "FAILED"
@@ -117,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="ci or paper (default: $BOOK_SCALE, else paper)")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     parser.add_argument("--timeout", type=int, default=24 * 3600, help="seconds per cell")
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="shift every seed by 1000 x this (BOOK_SEED_OFFSET)")
     args = parser.parse_args(argv)
     if args.scale not in SCALES:
         parser.error(f"--scale must be one of {SCALES}, got {args.scale!r}")
@@ -126,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no such page: {page}")
     failed = []
     for page in pages:
-        report = run_page(page, args.scale, args.out.resolve(), args.timeout)
+        report = run_page(page, args.scale, args.out.resolve(), args.timeout, args.seed_offset)
         if not report["ok"]:
             failed.append(report["page"])
     if failed:

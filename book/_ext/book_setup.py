@@ -11,16 +11,23 @@
    and its assets. They are removed from every page.
 4. **Colab links to notebooks.** Colab opens ``.ipynb`` files only; the publish workflow writes each
    page as a notebook on the ``notebooks`` branch, and the Colab button points there.
+5. **The claims ledger.** The ``{claims-ledger}`` directive (on the back-matter page *Claims*)
+   becomes one table of every claim the executed pages recorded with ``dlscience.claims.claim``
+   (read from each page's glued values), with the paper-scale values beside them when
+   ``results/paper`` holds them. That page is re-rendered on every build.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_BRANCH = "notebooks"
@@ -36,8 +43,16 @@ def lib_hash(root: Path = ROOT) -> str:
 
 
 def cache_path(base: str | Path, root: Path = ROOT) -> Path:
-    """The execution-cache folder for the current ``lib/``: ``<base>/lib-<hash>``."""
-    return Path(base) / f"lib-{lib_hash(root)}"
+    """The execution-cache folder for the current ``lib/``, scale and seed offset:
+    ``<base>/lib-<hash>-<scale>-seed<offset>``.
+
+    A build at ``BOOK_SCALE=paper`` or ``BOOK_SEED_OFFSET=3`` therefore never reuses (or
+    overwrites) the outputs of the default build. The two variables are read by
+    ``dlscience.runtime``, their one home.
+    """
+    from dlscience.runtime import get_scale, get_seed_offset
+
+    return Path(base) / f"lib-{lib_hash(root)}-{get_scale()}-seed{get_seed_offset()}"
 
 
 def _mathjax_source() -> Path:
@@ -94,7 +109,152 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
         shutil.copytree(_mathjax_source(), target, dirs_exist_ok=True)
 
 
+class claims_ledger(nodes.General, nodes.Element):  # noqa: N801 (docutils node naming)
+    """Placeholder for the claims table, filled once every page has been read."""
+
+
+class ClaimsLedgerDirective(SphinxDirective):
+    """``{claims-ledger}``: the table of every claim the book checks."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        self.env.dlscience_ledger_docs = getattr(self.env, "dlscience_ledger_docs", set())
+        self.env.dlscience_ledger_docs.add(self.env.docname)
+        return [claims_ledger("")]
+
+
+def _toc_order(env: Any) -> list[str]:
+    """The documents in reading order (the toc's order), root first."""
+    order: list[str] = []
+
+    def walk(doc: str) -> None:
+        if doc in order:
+            return
+        order.append(doc)
+        for child in env.toctree_includes.get(doc, []):
+            walk(child)
+
+    walk(env.config.root_doc)
+    return order
+
+
+def _claims_of(env: Any, docname: str) -> list[dict[str, Any]]:
+    from dlscience.claims import from_glue
+
+    folder = Path(env.mystnb_config.output_folder)
+    path = folder.joinpath(*docname.split("/")[:-1]) / f"{docname.split('/')[-1]}.glue.json"
+    if not path.exists():
+        return []
+    return from_glue(json.loads(path.read_text()))
+
+
+def _paper_claims(docname: str) -> dict[str, dict[str, Any]]:
+    path = ROOT / "results" / "paper" / docname / "claims.json"
+    if not path.exists():
+        return {}
+    return {c["name"]: c for c in json.loads(path.read_text())}
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
+def _room_text(c: dict[str, Any]) -> str:
+    from dlscience.claims import room
+
+    if c.get("exact"):
+        return "exact"
+    seen = c.get("seen")
+    r = room(c.get("lo"), c.get("hi"), tuple(seen) if seen else None)
+    if r is None:
+        return "no spread"
+    text = "∞" if r == float("inf") else f"{r:.2g}×"
+    return text + (" (loose: see note)" if c.get("loose_because") else "")
+
+
+def _ledger_table(app: Sphinx, fromdoc: str) -> list[nodes.Node]:
+    from dlscience.claims import Claim
+
+    env = app.env
+    rows: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+    for doc in _toc_order(env):
+        paper = _paper_claims(doc)
+        rows.extend((doc, c, paper.get(c["name"])) for c in _claims_of(env, doc))
+    with_paper = any(p is not None for _, _, p in rows)
+    headers = ["Chapter", "Claim", "Measured", "Bound", "Seen over seeds", "Room"]
+    if with_paper:
+        headers.append("Paper scale")
+    table = nodes.table(classes=["claims-ledger"])
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    head += _row([nodes.Text(h) for h in headers])
+    body = nodes.tbody()
+    group += body
+    for doc, c, p in rows:
+        title = env.titles[doc].astext() if doc in env.titles else doc
+        link = nodes.reference("", title, internal=True,
+                               refuri=app.builder.get_relative_uri(fromdoc, doc))
+        claim_cell = nodes.paragraph()
+        claim_cell += nodes.literal(c["name"], c["name"])
+        claim_cell += nodes.Text(" " + c["says"])
+        if c.get("loose_because"):
+            claim_cell += nodes.emphasis("", " Loose because: " + c["loose_because"])
+        bound = Claim(**{k: (tuple(v) if k == "seen" and v else v) for k, v in c.items()})
+        seen = c.get("seen")
+        seen_text = (f"[{_fmt(seen[0])}, {_fmt(seen[1])}] ({c.get('seeds')} seeds)" if seen
+                     else ("deterministic" if c.get("exact") else ""))
+        measured = _fmt(c["measured"]) + ("" if c.get("holds", True) else " (fails)")
+        cells = [link, claim_cell, nodes.Text(measured), nodes.Text(bound.bound_text()),
+                 nodes.Text(seen_text), nodes.Text(_room_text(c))]
+        if with_paper:
+            cells.append(nodes.Text("" if p is None else _fmt(p["measured"])
+                                    + ("" if p.get("holds", True) else " (fails)")))
+        body += _row(cells)
+    docs = {d for d, _, _ in rows}
+    exact = sum(1 for _, c, _ in rows if c.get("exact"))
+    summary = nodes.paragraph(text=(
+        f"This build checked {len(rows)} claims on {len(docs)} pages "
+        f"({exact} deterministic, {len(rows) - exact} measured over seeds), at the "
+        f"{rows[0][1]['scale'] if rows else 'ci'} scale with seed offset "
+        f"{rows[0][1]['seed_offset'] if rows else 0}; every one of them holds, or the build "
+        "would have stopped."))
+    return [summary, table]
+
+
+def _row(cells: list[nodes.Node]) -> nodes.row:
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += cell if isinstance(cell, nodes.paragraph) else nodes.paragraph("", "", cell)
+        row += entry
+    return row
+
+
+def _fill_ledger(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(claims_ledger)):
+        node.replace_self(_ledger_table(app, docname))
+
+
+def _ledger_outdated(app: Sphinx, env: Any, added: set[str], changed: set[str],
+                     removed: set[str]) -> list[str]:
+    """The Claims page is re-read (hence re-rendered) on every build."""
+    return sorted(getattr(env, "dlscience_ledger_docs", set()) & set(env.found_docs))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_node(claims_ledger)
+    app.add_directive("claims-ledger", ClaimsLedgerDirective)
+    app.connect("doctree-resolved", _fill_ledger)
+    app.connect("env-get-outdated", _ledger_outdated)
     app.connect("config-inited", _config_inited, priority=100)
     app.connect("env-get-outdated", _env_get_outdated)
     app.connect("html-page-context", _page_context, priority=900)
