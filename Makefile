@@ -3,21 +3,30 @@
 #   make test    set up .venv (and headless Chromium), run the whole test suite, full build included
 #   make paper PAGES="book/part1/vanishing-gradients.md"   run pages at the paper scale -> results/
 #   make bench   measure cold, no-change and one-page rebuilds -> benchmarks/results.json
+#   make lock    recompile requirements.txt and requirements-dev.txt from the .in files
+#   PYTHON=/path/to/python3.x picks the interpreter (3.11.0 to 3.13); by default the first of
+#   python3, python3.13, python3.12, python3.11 that is one of those.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
-PYTHON ?= python3
+SUPPORTED := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+  command -v $$p >/dev/null 2>&1 && $$p -c '$(SUPPORTED)' 2>/dev/null && { echo $$p; break; }; \
+  done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BOOK_FLAGS := -W -n --keep-going
 PAGES ?=
 
-.PHONY: book test paper bench lint clean preview browser-deps
+.PHONY: book test unit paper bench lint clean preview browser-deps lock
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python 3.11-3.13 found: install one (Debian 12/Ubuntu 24.04: sudo apt install python3 python3-venv) or pass PYTHON=/path/to/python3.x." >&2; exit 1; }
+	@$(PYTHON) -c '$(SUPPORTED)' || { echo "$(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); the book needs 3.11 to 3.13: install one or pass PYTHON=/path/to/python3.x." >&2; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "$(PYTHON) cannot create virtual environments: install its venv module (Debian/Ubuntu: sudo apt install python3-venv) or pass another PYTHON=." >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -46,6 +55,17 @@ paper: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# torch's CUDA-only dependencies are left out of the lock: the book installs torch's CPU build.
+CUDA_ONLY := cuda-bindings cuda-pathfinder cuda-toolkit nvidia-cublas nvidia-cuda-cupti \
+  nvidia-cuda-nvrtc nvidia-cuda-runtime nvidia-cudnn-cu13 nvidia-cufft nvidia-cufile nvidia-curand \
+  nvidia-cusolver nvidia-cusparse nvidia-cusparselt-cu13 nvidia-nccl-cu13 nvidia-nvjitlink \
+  nvidia-nvshmem-cu13 nvidia-nvtx triton
+LOCK := uv pip compile --quiet --universal --python-version 3.11 $(addprefix --no-emit-package ,$(CUDA_ONLY))
+lock:
+	@command -v uv >/dev/null 2>&1 || { echo "make lock needs uv (pip install uv, or .venv/bin/uv after make test)" >&2; exit 1; }
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
 
 clean:
 	rm -rf _build results book/api
