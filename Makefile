@@ -18,7 +18,7 @@ STAMP := $(VENV)/.installed
 BOOK_FLAGS := -W -n --keep-going
 PAGES ?=
 
-.PHONY: book test unit paper bench lint clean preview browser-deps lock
+.PHONY: book test unit launch-check paper bench lint clean preview browser-deps lock
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.11-3.13 found: install one (Debian 12/Ubuntu 24.04: sudo apt install python3 python3-venv) or pass PYTHON=/path/to/python3.x." >&2; exit 1; }
@@ -49,6 +49,15 @@ browser-deps:
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check lib tests scripts benchmarks book/_ext
 	$(BIN)/python -m pytest -q -ra
+
+# The fast tests: lib, scripts and configuration, no build, no browser, no fresh environments.
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -ra -m "not build and not browser and not launch and not network"
+
+# Every page run whole the way Colab runs it: a fresh venv, `pip install .`, the converted
+# notebook (make test runs the set-up cells and one chapter; this runs everything).
+launch-check: $(STAMP)
+	$(BIN)/python scripts/launch_check.py
 
 paper: $(STAMP)
 	$(BIN)/python scripts/run_pages.py --scale paper $(PAGES)

@@ -76,6 +76,7 @@ def test_makefile_rejects_unsupported_python(tmp_path: Path):
     assert not (work / ".venv").exists()
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("version", SUPPORTED)
 def test_lock_resolves_for(version: str, tmp_path: Path):
     lines = _lock_lines(ROOT / "requirements.txt") + _lock_lines(ROOT / "requirements-dev.txt")

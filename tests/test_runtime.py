@@ -99,11 +99,42 @@ def test_glue_converts_numpy_and_torch_scalars(capsys):
         runtime.glue("c", torch.zeros(2))
 
 
-def test_ci_scale_uses_one_thread():
+def _threads_after(code: str, scale: str) -> str:
     import subprocess
     import sys
 
-    code = "import torch, dlscience.runtime; print(torch.get_num_threads())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={"BOOK_SCALE": "ci", "PATH": ""}, check=True)
-    assert out.stdout.strip() == "1"
+                         env={"BOOK_SCALE": scale, "PATH": "", "OMP_NUM_THREADS": "2"},
+                         check=True)
+    return out.stdout.strip()
+
+
+def test_import_changes_nothing_and_set_seed_pins_one_thread_at_ci():
+    code = ("import sys, dlscience.runtime as r; print('torch' in sys.modules); import torch; "
+            "print(torch.get_num_threads()); r.set_seed(0); print(torch.get_num_threads())")
+    assert _threads_after(code, "ci").split() == ["False", "2", "1"]
+    assert _threads_after(code, "paper").split() == ["False", "2", "2"]
+
+
+def test_seed_offset_shifts_every_seed(monkeypatch):
+    monkeypatch.delenv("BOOK_SEED_OFFSET", raising=False)
+    assert runtime.get_seed_offset() == 0 and runtime.seeded(7) == 7
+    monkeypatch.setenv("BOOK_SEED_OFFSET", "3")
+    assert runtime.get_seed_offset() == 3 and runtime.seeded(7) == 3007
+    # set_seed takes the seed as given: the offset enters once, through seeded().
+    a = set_seed(runtime.seeded(7)).normal()
+    monkeypatch.setenv("BOOK_SEED_OFFSET", "0")
+    assert a == set_seed(3007).normal() != set_seed(runtime.seeded(7)).normal()
+    assert "BOOK_SEED_OFFSET" not in runtime.describe_scale("ci")
+
+
+@pytest.mark.parametrize("bad", ["-1", "x", "1.5"])
+def test_bad_seed_offset_names_the_variable(monkeypatch, bad):
+    monkeypatch.setenv("BOOK_SEED_OFFSET", bad)
+    with pytest.raises(ValueError, match="BOOK_SEED_OFFSET.*non-negative integer"):
+        runtime.seeded(0)
+
+
+def test_glue_keeps_values_without_a_kernel():
+    runtime.glue("kept", np.float32(0.25))
+    assert runtime.GLUED["kept"] == 0.25

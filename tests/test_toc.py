@@ -47,3 +47,25 @@ def test_jupytext_sees_every_code_cell():
         written = text.count("```{code-cell}")
         read = sum(c.cell_type == "code" for c in jupytext.read(page).cells)
         assert read == written, f"{page.name}: {written} code cells written, jupytext reads {read}"
+
+
+def _check_cells(text: str) -> list[str]:
+    """The sources of the code cells tagged remove-cell (the hidden check cells) of a page."""
+    cells = []
+    for block in text.split("```{code-cell}")[1:]:
+        body = block.split("\n```", 1)[0]
+        if "remove-cell" in body.split("\n\n", 1)[0]:
+            cells.append(body)
+    return cells
+
+
+def test_checks_go_through_the_claims_ledger_and_seeds_through_seeded():
+    """No hidden check is a bare assert, and a page that seeds anything uses seeded()."""
+    for page in sorted((ROOT / "book").glob("part*/*.md")):
+        text = page.read_text()
+        bare = [line.strip() for cell in _check_cells(text) for line in cell.splitlines()
+                if line.strip().startswith("assert ")]
+        assert not bare, f"{page.name}: bare asserts in check cells: {bare[:3]}"
+        assert "claim(" in text, f"{page.name} checks no claim"
+        if "set_seed(" in text or "seed=" in text:
+            assert "seeded(" in text, f"{page.name} sets seeds but never through seeded()"

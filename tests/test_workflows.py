@@ -50,4 +50,25 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in ci
     assert "make test" in (ROOT / "README.md").read_text()
     book = (ROOT / ".github" / "workflows" / "book.yml").read_text()
-    assert "make test" in book and "set -eo pipefail" in book
+    assert "bash .ci/run" in book and "set -eo pipefail" in book
+
+
+def test_every_job_has_a_timeout():
+    for path in WORKFLOWS:
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            if "steps" in job or "uses" not in job:
+                assert "timeout-minutes" in job, f"{path.name}: job {name} has no timeout"
+
+
+def test_unit_tests_run_on_every_supported_python():
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    pythons = flow["jobs"]["unit"]["strategy"]["matrix"]["python"]
+    assert pythons == ["3.11", "3.12", "3.13"]
+
+
+def test_claims_are_rebuilt_weekly_under_a_fresh_seed_offset():
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "seeds.yml").read_text())
+    triggers = flow.get(True, flow.get("on"))
+    assert "schedule" in triggers
+    run = " ".join(s.get("run", "") for s in flow["jobs"]["build"]["steps"])
+    assert "BOOK_SEED_OFFSET" in run and "make book" in run

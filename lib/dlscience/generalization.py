@@ -43,23 +43,27 @@ def min_norm_lstsq(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     When ``p <= n`` and ``x`` has full column rank this is ordinary least squares; when
     ``p > n`` it is the interpolating solution of smallest Euclidean norm, the limit of ridge
-    as ``lam -> 0`` and the point gradient descent from zero converges to. It is computed from
-    the normal equations, ``(x.T x)^(-1) x.T y`` or ``x.T (x x.T)^(-1) y``, which is exact when
-    ``x`` has full rank (almost surely for Gaussian designs, even at ``p = n``) and several
-    times faster than an SVD.
+    as ``lam -> 0`` and the point gradient descent from zero converges to. It is computed by
+    ``np.linalg.lstsq`` (LAPACK ``gelsd``, an SVD), not from the normal equations: near the
+    interpolation threshold ``p = n`` the design is badly conditioned, and forming ``x.T x``
+    or ``x x.T`` would square its condition number. Singular values below
+    ``eps * max(n, p)`` times the largest are treated as zero.
 
     Args:
         x: design, shape ``(n, p)``.
-        y: responses, shape ``(n,)``.
+        y: responses, shape ``(n,)`` or ``(n, k)`` for ``k`` responses fitted at once.
 
     Returns:
-        coefficients, shape ``(p,)``.
+        coefficients, shape ``(p,)`` or ``(p, k)``.
     """
-    x, y = _as_design(x, y)
-    n, p = x.shape
-    if p <= n:
-        return np.linalg.solve(x.T @ x, x.T @ y)
-    return x.T @ np.linalg.solve(x @ x.T, y)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D array (n, p), got shape {x.shape}.")
+    if y.ndim not in (1, 2) or y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must be an array of shape ({x.shape[0]},) or ({x.shape[0]}, k) to "
+                         f"match x, got shape {y.shape}.")
+    return np.linalg.lstsq(x, y, rcond=None)[0]
 
 
 def ridge(x: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
@@ -167,6 +171,47 @@ def subset_minnorm_risk_theory(p: np.ndarray | float, n: int, num_features: int,
         over = signal * (1.0 - 1.0 / gamma) + noise / (gamma - 1.0)
     excess = np.where(gamma < 1, under, np.where(gamma > 1, over, np.inf))
     return noise + excess
+
+
+def subset_minnorm_risk_exact(p: np.ndarray | float, n: int, num_features: int, r2: float,
+                              sigma2: float) -> np.ndarray:
+    """Exact expected test error of min-norm regression on the first ``p`` of ``D`` features.
+
+    Same model as ``subset_minnorm_risk_theory``, at finite ``n`` and ``p``: with
+    ``tau2 = sigma2 + r2 (D - p) / D`` (noise plus omitted signal, in expectation) and
+    ``s2 = r2 p / D`` (the signal the learner can see), the expected test error
+    ``E (y - x_p @ beta_hat)^2`` over the training draw, the noise and ``beta`` is
+
+    * ``tau2 (n - 1) / (n - p - 1)`` for ``p <= n - 2`` (the mean of an inverse Wishart matrix,
+      ``E tr (X^T X)^(-1) = p / (n - p - 1)``);
+    * ``tau2 (p - 1) / (p - n - 1) + s2 (1 - n / p)`` for ``p >= n + 2`` (bias from the
+      projection onto a uniformly random ``n``-dimensional row space, variance from
+      ``E tr (X X^T)^(-1) = n / (p - n - 1)``);
+    * ``inf`` for ``|p - n| <= 1``, where the inverse Wishart matrix has no mean.
+
+    Args:
+        p: number of features used, scalar or array of integers in ``1..num_features``.
+        n: number of training samples.
+        num_features: total number of features ``D``.
+        r2: squared norm of ``beta``, non-negative.
+        sigma2: noise variance, non-negative.
+
+    Returns:
+        the expected test error, same shape as ``p``.
+    """
+    n = _check_positive_int("n", n)
+    d = _check_positive_int("num_features", num_features)
+    p = np.asarray(p, dtype=np.float64)
+    if np.any(p < 1) or np.any(p > d) or np.any(p != np.round(p)):
+        raise ValueError(f"p must hold integers in 1..num_features={d}.")
+    if r2 < 0 or sigma2 < 0:
+        raise ValueError(f"r2 and sigma2 must be non-negative, got r2={r2!r}, sigma2={sigma2!r}.")
+    tau2 = sigma2 + r2 * (d - p) / d
+    s2 = r2 * p / d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        under = tau2 * (n - 1) / (n - p - 1)
+        over = tau2 * (p - 1) / (p - n - 1) + s2 * (1.0 - n / p)
+    return np.where(p <= n - 2, under, np.where(p >= n + 2, over, np.inf))
 
 
 @dataclass(frozen=True)
@@ -289,3 +334,124 @@ def subset_regression_curve(n: int, num_features: int, p_values: Sequence[int], 
             b = ridge(x[:, :p], y, float(lams[j]))
             best[t, j] = rest + float(np.sum((b - beta[:p]) ** 2))
     return RegressionCurve(p=ps, minnorm=minnorm, ridge=best)
+
+
+@dataclass(frozen=True)
+class FeaturesCurve:
+    """Errors measured by ``random_features_curve``, one entry per number of features.
+
+    Attributes:
+        p: the numbers of random features, shape ``(k,)``.
+        train_mse: training mean squared error of the min-norm fit, shape ``(k,)``.
+        test_mse: test mean squared error (summed over the outputs) of the min-norm fit.
+        test_error: test classification error (argmax of the outputs) of the min-norm fit.
+        ridge_test_mse: test mean squared error of ridge with the penalty that minimizes the
+            validation error, per ``p``; ``None`` when no penalties were given.
+        ridge_test_error: its test classification error, or ``None``.
+        ridge_lam: the chosen penalties, or ``None``.
+    """
+
+    p: np.ndarray
+    train_mse: np.ndarray
+    test_mse: np.ndarray
+    test_error: np.ndarray
+    ridge_test_mse: np.ndarray | None = None
+    ridge_test_error: np.ndarray | None = None
+    ridge_lam: np.ndarray | None = None
+
+
+def random_features_curve(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                          y_test: np.ndarray, p_values: Sequence[int], *, num_classes: int,
+                          seed: int = 0, lams: Sequence[float] | None = None,
+                          x_val: np.ndarray | None = None, y_val: np.ndarray | None = None
+                          ) -> FeaturesCurve:
+    """Model-wise sweep of a random-features model: a two-layer ReLU network whose first layer
+    is random and fixed and whose last layer is fitted by min-norm least squares.
+
+    One draw of ``max(p_values)`` random ReLU features (``random_relu_features`` with ``seed``)
+    is made; the model with ``p`` features uses the first ``p`` of them, so the models are
+    nested, as in the linear subset model. The last layer regresses the one-hot labels by
+    ``min_norm_lstsq``, which interpolates the training set once ``p >= n`` (for features of
+    full rank). Predictions are the argmax of the ``num_classes`` outputs.
+
+    If ``lams`` is given, ridge (``(F.T F / n + lam I)^(-1) F.T Y / n``, for each penalty in
+    ``lams``) is also fitted for every ``p`` from the same SVD, and the penalty with the
+    smallest validation mean squared error on ``(x_val, y_val)`` is kept.
+
+    Args:
+        x_train: inputs ``(n, d)``; y_train: labels ``(n,)`` in ``0..num_classes-1``.
+        x_test, y_test: test inputs and labels.
+        p_values: numbers of features, positive integers.
+        num_classes: number of classes (outputs of the last layer).
+        seed: seeds the first layer.
+        lams: ridge penalties to choose from (positive), or ``None`` for min-norm only.
+        x_val, y_val: validation inputs and labels, required with ``lams``.
+
+    Returns:
+        a ``FeaturesCurve``.
+    """
+    num_classes = _check_positive_int("num_classes", num_classes)
+    xs = {"x_train": x_train, "x_test": x_test}
+    ys = {"y_train": y_train, "y_test": y_test}
+    if lams is not None:
+        if x_val is None or y_val is None:
+            raise ValueError("lams needs a validation set: pass x_val and y_val.")
+        xs["x_val"], ys["y_val"] = x_val, y_val
+        lam_arr = np.asarray(lams, dtype=np.float64)
+        if lam_arr.ndim != 1 or lam_arr.size == 0 or np.any(~(lam_arr > 0)):
+            raise ValueError(f"lams must be a non-empty list of positive penalties, got {lams!r}.")
+    xs = {k: np.asarray(v, dtype=np.float64) for k, v in xs.items()}
+    ys = {k: np.asarray(v) for k, v in ys.items()}
+    if xs["x_train"].ndim != 2:
+        raise ValueError(f"x_train must be a 2-D array (n, d), got shape {xs['x_train'].shape}.")
+    dim = xs["x_train"].shape[1]
+    for k, v in xs.items():
+        if v.ndim != 2 or v.shape[1] != dim:
+            raise ValueError(f"{k} must be a 2-D array (m, {dim}), got shape {v.shape}.")
+        lab = ys["y" + k[1:]]
+        if lab.shape != (v.shape[0],) or not np.issubdtype(lab.dtype, np.integer) \
+                or lab.min() < 0 or lab.max() >= num_classes:
+            raise ValueError(f"y{k[1:]} must hold {v.shape[0]} integer labels in "
+                             f"0..{num_classes - 1}.")
+    ps = np.asarray(p_values)
+    if ps.ndim != 1 or ps.size == 0 or not np.issubdtype(ps.dtype, np.integer) or np.any(ps < 1):
+        raise ValueError(f"p_values must be a non-empty list of positive integers, got "
+                         f"{p_values!r}.")
+    feats = {k: random_relu_features(v, int(ps.max()), seed=seed) for k, v in xs.items()}
+    onehot = np.eye(num_classes)
+    y_tr, y_te = onehot[ys["y_train"]], onehot[ys["y_test"]]
+    n = y_tr.shape[0]
+    out: dict[str, list[float]] = {k: [] for k in ("train_mse", "test_mse", "test_error", "r_mse",
+                                                  "r_err", "r_lam")}
+
+    def scores(coef: np.ndarray, f: np.ndarray, y1: np.ndarray, lab: np.ndarray
+               ) -> tuple[float, float]:
+        pred = f @ coef
+        return float(np.mean(np.sum((pred - y1) ** 2, axis=1))), float(np.mean(
+            pred.argmax(axis=1) != lab))
+
+    for p in ps:
+        f_tr, f_te = feats["x_train"][:, :p], feats["x_test"][:, :p]
+        coef = min_norm_lstsq(f_tr, y_tr)
+        out["train_mse"].append(scores(coef, f_tr, y_tr, ys["y_train"])[0])
+        mse, err = scores(coef, f_te, y_te, ys["y_test"])
+        out["test_mse"].append(mse)
+        out["test_error"].append(err)
+        if lams is None:
+            continue
+        u, s, vt = np.linalg.svd(f_tr, full_matrices=False)
+        uty = u.T @ y_tr
+        f_va, y_va = feats["x_val"][:, :p], onehot[ys["y_val"]]
+        coefs = [vt.T @ (((s / n) / (s ** 2 / n + lam))[:, None] * uty) for lam in lam_arr]
+        best = int(np.argmin([scores(c, f_va, y_va, ys["y_val"])[0] for c in coefs]))
+        mse, err = scores(coefs[best], f_te, y_te, ys["y_test"])
+        out["r_mse"].append(mse)
+        out["r_err"].append(err)
+        out["r_lam"].append(float(lam_arr[best]))
+    arr = {k: np.array(v) for k, v in out.items()}
+    has_ridge = lams is not None
+    return FeaturesCurve(p=ps.astype(int), train_mse=arr["train_mse"], test_mse=arr["test_mse"],
+                         test_error=arr["test_error"],
+                         ridge_test_mse=arr["r_mse"] if has_ridge else None,
+                         ridge_test_error=arr["r_err"] if has_ridge else None,
+                         ridge_lam=arr["r_lam"] if has_ridge else None)

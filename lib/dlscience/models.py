@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 Activation = Literal["relu", "tanh", "sigmoid", "identity"]
-Init = Literal["he", "glorot", "pytorch", "normal"]
+Init = Literal["he", "glorot", "pytorch", "torch-default", "normal"]
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
@@ -25,7 +25,7 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sigmoid": torch.sigmoid,
     "identity": lambda z: z,
 }
-_INITS = ("he", "glorot", "pytorch", "normal")
+_INITS = ("he", "glorot", "pytorch", "torch-default", "normal")
 
 
 def _np_sigmoid(u: np.ndarray) -> np.ndarray:
@@ -55,7 +55,11 @@ def init_std(init: str, fan_in: int, fan_out: int, weight_std: float | None = No
     * ``"he"``: ``sqrt(2 / fan_in)`` (He et al. 2015), for ReLU;
     * ``"glorot"``: ``sqrt(2 / (fan_in + fan_out))`` (Glorot and Bengio 2010);
     * ``"pytorch"``: ``1 / sqrt(3 fan_in)``, the standard deviation of PyTorch's default
-      uniform initialization of ``nn.Linear``;
+      uniform initialization of ``nn.Linear``; the networks below draw these weights from a
+      Gaussian and set the biases to zero, so ``"pytorch"`` is *not* PyTorch's default;
+    * ``"torch-default"``: the same ``1 / sqrt(3 fan_in)``, for PyTorch's actual default, under
+      which the networks below draw weights *and biases* uniformly on ``+-1/sqrt(fan_in)``
+      (see :func:`init_bias_std`);
     * ``"normal"``: the fixed ``weight_std`` (a "naive" initialization, independent of width).
     """
     if init not in _INITS:
@@ -71,11 +75,41 @@ def init_std(init: str, fan_in: int, fan_out: int, weight_std: float | None = No
     return 1.0 / math.sqrt(3.0 * fan_in)
 
 
+def init_bias_std(init: str, fan_in: int) -> float:
+    """Standard deviation of the biases of a layer with ``fan_in`` inputs under a scheme.
+
+    ``1 / sqrt(3 fan_in)`` for ``"torch-default"`` (PyTorch's default ``nn.Linear`` biases,
+    uniform on ``+-1/sqrt(fan_in)``), and 0 for every other scheme, whose biases start at zero
+    unless a network is given an explicit ``bias_std``.
+    """
+    if init not in _INITS:
+        raise ValueError(f"init must be one of {_INITS}, got {init!r}.")
+    if not isinstance(fan_in, int) or fan_in <= 0:
+        raise ValueError(f"fan_in must be a positive integer, got {fan_in!r}.")
+    return 1.0 / math.sqrt(3.0 * fan_in) if init == "torch-default" else 0.0
+
+
+def _init_linear(layer: nn.Linear, init: str, weight_std: float | None = None,
+                 bias_std: float = 0.0) -> None:
+    """Initialize ``layer`` in place: PyTorch's default uniform law for ``"torch-default"``,
+    else Gaussian weights with :func:`init_std` and Gaussian biases with ``bias_std``."""
+    std = init_std(init, layer.in_features, layer.out_features, weight_std)
+    if init == "torch-default":
+        bound = 1.0 / math.sqrt(layer.in_features)
+        layer.weight.uniform_(-bound, bound)
+        layer.bias.uniform_(-bound, bound)
+        return
+    layer.weight.normal_(0.0, std)
+    layer.bias.normal_(0.0, bias_std) if bias_std > 0 else layer.bias.zero_()
+
+
 class MLP(nn.Module):
     """A fully connected network ``widths[0] -> widths[1] -> ... -> widths[-1]``.
 
     Hidden layers apply ``activation``; the last layer is linear. Weights are Gaussian with the
-    standard deviation of ``init_std``; biases are Gaussian with ``bias_std`` (default 0).
+    standard deviation of ``init_std``; biases are Gaussian with ``bias_std`` (default 0). With
+    ``init="torch-default"`` weights and biases are instead uniform on ``+-1/sqrt(fan_in)``, the
+    law of PyTorch's default ``nn.Linear`` (``bias_std`` must then be left at 0).
 
     Args:
         widths: layer sizes, input first, at least two entries.
@@ -93,13 +127,14 @@ class MLP(nn.Module):
             raise ValueError(f"widths must list at least two positive integers, got {widths!r}.")
         if bias_std < 0:
             raise ValueError(f"bias_std must be non-negative, got {bias_std!r}.")
+        if init == "torch-default" and bias_std > 0:
+            raise ValueError("bias_std must be 0 with init='torch-default', whose biases follow "
+                             f"PyTorch's default law; got bias_std={bias_std!r}.")
         self.act = activation_fn(activation)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         with torch.no_grad():
             for layer in self.layers:
-                std = init_std(init, layer.in_features, layer.out_features, weight_std)
-                layer.weight.normal_(0.0, std)
-                layer.bias.normal_(0.0, bias_std) if bias_std > 0 else layer.bias.zero_()
+                _init_linear(layer, init, weight_std, bias_std)
 
     def preactivations(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Return ``[u_1, ..., u_L]``: each layer's pre-activation ``u_i = W_i h_(i-1) + b_i``.
@@ -140,7 +175,10 @@ class ResidualMLP(nn.Module):
     An input layer maps ``in_dim`` to ``width`` and an output layer maps ``width`` to ``out_dim``.
     ``W_i`` uses ``init``; ``V_i`` is Gaussian with standard deviation
     ``branch_scale / sqrt(width)``, so each block adds an update of relative size about
-    ``branch_scale`` at initialization. All biases start at zero.
+    ``branch_scale`` at initialization. All biases start at zero, except with
+    ``init="torch-default"``, where the input, inner and output layers take PyTorch's default
+    law (weights and biases uniform on ``+-1/sqrt(fan_in)``); ``V_i`` and ``b_i`` are the same
+    under every scheme.
     """
 
     def __init__(self, in_dim: int, width: int, depth: int, out_dim: int,
@@ -160,8 +198,7 @@ class ResidualMLP(nn.Module):
         self.out = nn.Linear(width, out_dim)
         with torch.no_grad():
             for layer in [self.inp, self.out, *self.inner]:
-                layer.weight.normal_(0.0, init_std(init, layer.in_features, layer.out_features))
-                layer.bias.zero_()
+                _init_linear(layer, init)
             for layer in self.outer:
                 layer.weight.normal_(0.0, branch_scale / math.sqrt(width))
                 layer.bias.zero_()
@@ -303,19 +340,21 @@ def _np_activation(activation: str) -> tuple[Callable[[np.ndarray], np.ndarray],
     return _NP_ACTIVATIONS[activation]
 
 
-def variance_recursion(activation: str, weight_var: float, q1: float, depth: int) -> np.ndarray:
+def variance_recursion(activation: str, weight_var: float, q1: float, depth: int, *,
+                       bias_var: float = 0.0) -> np.ndarray:
     """Pre-activation variances ``q_1, ..., q_depth`` of a wide network at initialization.
 
-    The infinite-width recursion for weights with variance ``weight_var / fan_in`` and zero
-    biases is ``q_(l+1) = weight_var * E[phi(u)^2]`` with ``u ~ N(0, q_l)``. For the ReLU
-    it is ``q_(l+1) = (weight_var / 2) q_l``, so He's choice ``weight_var = 2`` keeps it
-    constant.
+    The infinite-width recursion for weights with variance ``weight_var / fan_in`` and biases
+    with variance ``bias_var`` is ``q_(l+1) = weight_var * E[phi(u)^2] + bias_var`` with
+    ``u ~ N(0, q_l)``. For the ReLU with zero biases it is ``q_(l+1) = (weight_var / 2) q_l``,
+    so He's choice ``weight_var = 2`` keeps it constant.
 
     Args:
         activation: relu, tanh, sigmoid or identity.
         weight_var: ``fan_in`` times the variance of one weight.
         q1: the first layer's pre-activation variance.
         depth: number of layers.
+        bias_var: the variance of one bias (default 0).
 
     Returns:
         a float64 array of shape ``(depth,)``.
@@ -325,11 +364,91 @@ def variance_recursion(activation: str, weight_var: float, q1: float, depth: int
         raise ValueError(f"depth must be a positive integer, got {depth!r}.")
     if weight_var < 0 or q1 < 0:
         raise ValueError(f"weight_var and q1 must be non-negative, got {weight_var!r}, {q1!r}.")
+    if bias_var < 0:
+        raise ValueError(f"bias_var must be non-negative, got {bias_var!r}.")
     q = np.empty(depth)
     q[0] = q1
     for layer in range(1, depth):
-        q[layer] = weight_var * gaussian_expectation(lambda u: phi(u) ** 2, q[layer - 1])
+        q[layer] = (weight_var * gaussian_expectation(lambda u: phi(u) ** 2, q[layer - 1])
+                    + bias_var)
     return q
+
+
+def variance_fixed_point(activation: str, weight_var: float, bias_var: float,
+                         q0: float = 1.0, tol: float = 1e-12, max_iter: int = 100_000) -> float:
+    """The fixed point ``q*`` of the variance map ``q -> weight_var * E[phi(u)^2] + bias_var``.
+
+    Found by iterating the map of :func:`variance_recursion` from ``q0`` until two iterates
+    differ by less than ``tol`` relative to the larger. For the ReLU with ``weight_var < 2`` it
+    is ``bias_var / (1 - weight_var / 2)``.
+
+    Raises:
+        ValueError: for invalid arguments.
+        RuntimeError: if the iteration has not converged after ``max_iter`` steps (the map has
+            no attracting fixed point reachable from ``q0``, or approaches it too slowly, as
+            for tanh at ``weight_var = 1`` without biases).
+    """
+    phi, _ = _np_activation(activation)
+    if weight_var < 0 or bias_var < 0 or q0 < 0:
+        raise ValueError(f"weight_var, bias_var and q0 must be non-negative, got "
+                         f"{weight_var!r}, {bias_var!r}, {q0!r}.")
+    if tol <= 0:
+        raise ValueError(f"tol must be positive, got {tol!r}.")
+    if not isinstance(max_iter, int) or max_iter <= 0:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}.")
+    q = float(q0)
+    for _ in range(max_iter):
+        q_next = weight_var * gaussian_expectation(lambda u: phi(u) ** 2, q) + bias_var
+        if not math.isfinite(q_next):
+            break
+        if abs(q_next - q) <= tol * max(q_next, q, np.finfo(float).tiny):
+            return q_next
+        q = q_next
+    raise RuntimeError(f"the variance map of {activation} with weight_var={weight_var!r}, "
+                       f"bias_var={bias_var!r} did not converge from q0={q0!r} in "
+                       f"{max_iter} steps.")
+
+
+def residual_recursion(activation: str, weight_var: float, branch_scale: float, q0: float,
+                       depth: int, *, bias_var: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Wide-limit stream variances and backward gains of :class:`ResidualMLP` at initialization.
+
+    Block ``l`` computes ``z_l = z_(l-1) + V_l phi(u_l)`` with ``u_l = W_l z_(l-1) + c_l``,
+    ``W_l`` of ``fan_in`` times weight variance ``weight_var``, ``c_l`` of variance ``bias_var``
+    and ``V_l`` of variance ``branch_scale^2 / width``. With ``p_l`` the variance of one entry of
+    ``z_l``, the inner pre-activations have variance ``q_l = weight_var * p_(l-1) + bias_var``,
+
+    * ``p_l = p_(l-1) + branch_scale^2 * E[phi(u)^2]``, ``u ~ N(0, q_l)``, and
+    * ``E||g_(l-1)||^2 = (1 + branch_scale^2 * chi_l) ||g_l||^2`` for the gradient
+      ``g_l = d loss / d z_l``, with ``chi_l = gradient_gain(activation, weight_var, q_l)``.
+
+    Args:
+        activation: relu, tanh, sigmoid or identity.
+        weight_var: ``fan_in`` times the variance of one weight of ``W_l``.
+        branch_scale: ``beta``, the standard deviation of ``V_l`` times ``sqrt(width)``.
+        q0: ``p_0``, the variance of one entry of the embedded input ``z_0``.
+        depth: number of blocks.
+        bias_var: the variance of one bias ``c_l``.
+
+    Returns:
+        ``(p, chi)``: float64 arrays of shapes ``(depth + 1,)`` (``p_0, ..., p_depth``) and
+        ``(depth,)`` (``chi_1, ..., chi_depth``).
+    """
+    phi, _ = _np_activation(activation)
+    if not isinstance(depth, int) or depth <= 0:
+        raise ValueError(f"depth must be a positive integer, got {depth!r}.")
+    for name, value in (("weight_var", weight_var), ("branch_scale", branch_scale),
+                        ("q0", q0), ("bias_var", bias_var)):
+        if value < 0:
+            raise ValueError(f"{name} must be non-negative, got {value!r}.")
+    p = np.empty(depth + 1)
+    chi = np.empty(depth)
+    p[0] = q0
+    for layer in range(1, depth + 1):
+        q = weight_var * p[layer - 1] + bias_var
+        chi[layer - 1] = gradient_gain(activation, weight_var, q)
+        p[layer] = p[layer - 1] + branch_scale**2 * gaussian_expectation(lambda u: phi(u) ** 2, q)
+    return p, chi
 
 
 def gradient_gain(activation: str, weight_var: float, q: float) -> float:
