@@ -61,9 +61,9 @@ def _build(book: Path) -> tuple[float, str]:
 
 def _cache_dir(book: Path) -> Path:
     sys.path.insert(0, str(book / "book" / "_ext"))
-    from book_setup import cache_path
+    from book_setup import book_cache_path
 
-    return cache_path(book / "_build" / ".jupyter_cache", root=book)
+    return book_cache_path(book)
 
 
 def _page_times(book: Path) -> dict[str, float]:

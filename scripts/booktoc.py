@@ -20,6 +20,7 @@ def toc_files(root: Path = ROOT) -> list[str]:
                 files.append(entry["file"])
             walk(entry.get("sections", []))
 
+    walk(toc.get("chapters", []))  # a toc without parts lists its chapters at the top level
     for part in toc.get("parts", []):
         walk(part.get("chapters", []))
     return files

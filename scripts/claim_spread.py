@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             flag += f"   <-- room {r:.3g} > {LOOSE_ROOM:g}: tighten or give loose_because"
         print(f"{name}: {c['says']}")
         print(f"    bound [{c['lo']}, {c['hi']}]   values {', '.join(f'{m:.6g}' for m in ms)}")
-        print(f"    seen=({lo:.6g}, {hi:.6g}), seeds={len(ms)}   room {r if r is None else f'{r:.3g}'}"
-              f"{flag}")
+        room_text = "none" if r is None else f"{r:.3g}"
+        print(f"    seen=({lo:.6g}, {hi:.6g}), seeds={len(ms)}   room {room_text}{flag}")
     print(f"{len(order)} claims, {bad} failed at some offset; offsets {args.offsets}"
           + (f"; runs that stopped early: {failed_runs}" if failed_runs else ""))
     return 1 if bad or failed_runs else 0

@@ -57,9 +57,8 @@ def run_page(page: Path, scale: str, out_root: Path, timeout: int, seed_offset: 
 
     import jupytext
     import nbformat
-    from nbclient import NotebookClient
-
     from dlscience.claims import from_glue
+    from nbclient import NotebookClient
 
     page = page.resolve()
     rel = (page.relative_to(ROOT) if page.is_relative_to(ROOT) else Path(page.name)).with_suffix("")
@@ -125,13 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", nargs="*", type=Path,
                         help="MyST pages to run (default: every executable page of the toc)")
-    parser.add_argument("--scale", default=os.environ.get("BOOK_SCALE") or "paper",
-                        help="ci or paper (default: $BOOK_SCALE, else paper)")
+    parser.add_argument("--scale", default=None,
+                        help="ci or paper (default: the scale dlscience.runtime reads from "
+                             "$BOOK_SCALE, ci when unset; make paper passes paper)")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     parser.add_argument("--timeout", type=int, default=24 * 3600, help="seconds per cell")
     parser.add_argument("--seed-offset", type=int, default=0,
                         help="shift every seed by 1000 x this (BOOK_SEED_OFFSET)")
     args = parser.parse_args(argv)
+    if args.scale is None:
+        from dlscience.runtime import get_scale
+
+        args.scale = get_scale()
     if args.scale not in SCALES:
         parser.error(f"--scale must be one of {SCALES}, got {args.scale!r}")
     pages = args.pages or executable_pages(ROOT)

@@ -132,9 +132,9 @@ def test_execution_times_within_budget(built_book: Path):
     from jupyter_cache import get_cache
 
     sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    from book_setup import cache_path
+    from book_setup import book_cache_path
 
-    cache = get_cache(str(cache_path(ROOT / "_build" / ".jupyter_cache")))
+    cache = get_cache(str(book_cache_path(ROOT)))
     records = {Path(r.uri).resolve(): r for r in cache.list_cache_records()}
     slow = {}
     for page in executable_pages():

@@ -42,6 +42,16 @@ def lib_hash(root: Path = ROOT) -> str:
     return digest.hexdigest()[:12]
 
 
+def book_cache_path(root: Path = ROOT) -> Path:
+    """The execution-cache folder a build of the book at ``root`` uses, from the one setting
+    ``execute: cache:`` of its ``_config.yml`` (see :func:`cache_path`)."""
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    base = Path(config.get("execute", {}).get("cache") or "_build/.jupyter_cache")
+    return cache_path(base if base.is_absolute() else root / base, root=root)
+
+
 def cache_path(base: str | Path, root: Path = ROOT) -> Path:
     """The execution-cache folder for the current ``lib/``, scale and seed offset:
     ``<base>/lib-<hash>-<scale>-seed<offset>``.
