@@ -33,6 +33,22 @@ from booktoc import executable_pages  # noqa: E402
 SCALES = ("ci", "paper")
 
 
+def _plain_value(text: str) -> object:
+    """A glued value from its ``text/plain`` form: a number, or a string (Python's repr)."""
+    import ast
+
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        pass
+    if text[:1] in "'\"":
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            pass
+    return text
+
+
 def _glued(cell: dict) -> dict[str, object]:
     values: dict[str, object] = {}
     for out in cell.get("outputs", []):
@@ -43,10 +59,7 @@ def _glued(cell: dict) -> dict[str, object]:
         data = {k[len(prefix):]: v for k, v in out.get("data", {}).items()}
         if "text/plain" in data:
             text = data["text/plain"]
-            try:
-                values[meta["name"]] = json.loads(text)
-            except (json.JSONDecodeError, TypeError):
-                values[meta["name"]] = text.strip("'\"")
+            values[meta["name"]] = _plain_value(text)
         elif "image/png" in data:
             values[meta["name"]] = "<figure>"
     return values

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -167,7 +168,7 @@ def test_glued_values_are_reproducible(built_book: Path, tmp_path: Path):
     first = {}
     for name, output in built.items():
         text = output["data"]["text/plain"]
-        first[name] = text.strip("'\"") if text[0] in "'\"" else json.loads(text)
+        first[name] = ast.literal_eval(text) if text[0] in "'\"" else json.loads(text)
     assert first, "the built page glued nothing"
     assert {k: rerun[k] for k in first} == first
 
