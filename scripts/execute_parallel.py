@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def prefill(root: Path, timeout: int = 120) -> int:
     """Execute the pages of the book at ``root`` in parallel into its execution cache."""
     sys.path.insert(0, str(root / "book" / "_ext"))
-    from book_setup import book_cache_path
+    from book_setup import book_cache_path, quiet_kernels
 
+    quiet_kernels(root)
     cache = book_cache_path(root)
     env = dict(os.environ, JUPYTERCACHE=str(cache))
     jcache = str(Path(sys.executable).parent / "jcache")

@@ -151,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         args.scale = get_scale()
     if args.scale not in SCALES:
         parser.error(f"--scale must be one of {SCALES}, got {args.scale!r}")
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from book_setup import quiet_kernels
+
+    quiet_kernels(ROOT)
     pages = args.pages or executable_pages(ROOT)
     for page in pages:
         if not page.exists():

@@ -170,3 +170,50 @@ def test_dark_mode_switch_and_readable_figures(page, site):
     assert alphas, "no figures on the page"
     for r, g, b, a in alphas:
         assert a == 255 and min(r, g, b) > 240, (r, g, b, a)
+
+
+def _axe_source() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+@pytest.mark.parametrize("doc", toc_files())
+def test_page_is_accessible_and_math_fits(browser, site, doc):
+    """axe-core (WCAG 2.1 A/AA rules) finds no serious or critical violation, no display equation
+    is wider than the text column at a 1300 px window, and nothing is fetched from outside."""
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    outside: list[str] = []
+    failed: list[str] = []
+
+    def only_local(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            return route.continue_()
+        outside.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", only_local)
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(f"{site}/{doc}.html", wait_until="networkidle")
+    if page.locator("span.math, div.math").count():
+        page.wait_for_function("() => window.MathJax && MathJax.startup && "
+                               "MathJax.startup.promise", timeout=20_000)
+        page.evaluate("() => MathJax.startup.promise")
+    page.evaluate(_axe_source())
+    result = page.evaluate("""async () => await axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
+    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]])
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    clipped = page.evaluate("""() => {
+        const article = document.querySelector('article').getBoundingClientRect();
+        return Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+          .filter(m => { const box = m.getBoundingClientRect();
+                         return box.right > article.right + 1 && m.scrollWidth <= m.clientWidth; })
+          .map(m => m.textContent.slice(0, 60)); }""")
+    page.wait_for_load_state("networkidle")
+    context.close()
+    assert not serious, f"{doc}: accessibility violations {serious}"
+    assert not clipped, f"{doc}: display math cut off at the column's edge: {clipped}"
+    assert not outside, f"{doc}: requests outside the site {outside[:5]}"
+    assert not failed, f"{doc}: failed requests {failed}"

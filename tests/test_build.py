@@ -209,6 +209,8 @@ def test_a_page_holds_under_another_seed_offset(built_book: Path, tmp_path: Path
          "--seed-offset", "1", "--out", str(tmp_path), f"{page}.md"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # Kernels started by the book's tools log errors only (no TCP-transport warning).
+    assert "without encryption" not in result.stdout + result.stderr
     shifted = {c["name"]: c for c in
                json.loads((tmp_path / "ci-seed1" / page / "claims.json").read_text())}
     base = {c["name"]: c for c in _built_claims(page)}
@@ -216,3 +218,22 @@ def test_a_page_holds_under_another_seed_offset(built_book: Path, tmp_path: Path
     assert all(c["holds"] and c["seed_offset"] == 1 for c in shifted.values())
     seeded = [n for n, c in base.items() if not c["exact"]]
     assert seeded and all(shifted[n]["measured"] != base[n]["measured"] for n in seeded)
+
+
+@pytest.mark.build
+def test_the_book_prints_as_one_pdf(built_book: Path, tmp_path: Path):
+    """make pdf: every chapter in one PDF, formulas typeset, from the execution cache."""
+    from pypdf import PdfReader
+
+    out = tmp_path / "book.pdf"
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_pdf.py"), "--out",
+                             str(out)], cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    reader = PdfReader(str(out))
+    assert len(reader.pages) > 20 * len(executable_pages()) // 4, len(reader.pages)
+    text = " ".join(p.extract_text() or "" for p in reader.pages)
+    for page in executable_pages():
+        title = (ROOT / f"{page}.md").read_text().split("\n# ", 1)[1].splitlines()[0]
+        assert title.split(":")[0][:30] in text, f"{page}: '{title}' not in the PDF"
+    assert "\\frac" not in text and "$$" not in text, "raw TeX in the PDF"
+

@@ -11,7 +11,12 @@
    and its assets. They are removed from every page.
 4. **Colab links to notebooks.** Colab opens ``.ipynb`` files only; the publish workflow writes each
    page as a notebook on the ``notebooks`` branch, and the Colab button points there.
-5. **The claims ledger.** The ``{claims-ledger}`` directive (on the back-matter page *Claims*)
+5. **Every reader.** Wide display math scrolls instead of being clipped, links keep their
+   contrast on tinted boxes (``static/dlscience.css``); the sidebar's collapsible entries get an
+   accessible name; the theme's CSS ``@import`` of ``basic.css`` is inlined (a tool that reads
+   the stylesheets resolved it against the page, a 404). Kernels started by the build log errors
+   only (their start-up warning about TCP transport is noise in every build log).
+6. **The claims ledger.** The ``{claims-ledger}`` directive (on the back-matter page *Claims*)
    becomes one table of every claim the executed pages recorded with ``dlscience.claims.claim``
    (read from each page's glued values), with the paper-scale values beside them when
    ``results/paper`` holds them. That page is re-rendered on every build.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -71,8 +77,27 @@ def _mathjax_source() -> Path:
     return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
 
 
+def quiet_kernels(root: Path = ROOT) -> None:
+    """Make the kernels this process starts log errors only, through an IPython profile of the
+    build's own (``_build/ipython``), unless the reader set ``IPYTHONDIR`` already. It also
+    keeps a reader's IPython start-up files out of the book's execution."""
+    if os.environ.get("IPYTHONDIR"):
+        return
+    profile = root / "_build" / "ipython" / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    config = profile / "ipython_kernel_config.py"
+    text = 'c.IPKernelApp.log_level = "ERROR"\n'
+    if not config.exists() or config.read_text() != text:
+        config.write_text(text)
+    os.environ["IPYTHONDIR"] = str(profile.parent)
+
+
 def _config_inited(app: Sphinx, config: Any) -> None:
+    quiet_kernels(Path(app.confdir))
     config.mathjax_path = "mathjax/tex-mml-chtml.js"
+    static = str(Path(__file__).parent / "static")
+    if static not in config.html_static_path:
+        config.html_static_path.append(static)
     base = config.nb_execution_cache_path or "_build/.jupyter_cache"
     if not Path(base).is_absolute():
         base = Path(app.confdir) / base
@@ -111,12 +136,33 @@ def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict[s
                 item["url"] = url.replace("/blob/main/", f"/blob/{NOTEBOOK_BRANCH}/")
 
 
+_UNNAMED_TOGGLE = '<summary><span class="toctree-toggle" role="presentation">'
+_NAMED_TOGGLE = ('<summary aria-label="Show or hide the sections of this entry">'
+                 '<span class="toctree-toggle" role="presentation">')
+
+
+def _fix_html(outdir: Path) -> None:
+    """Accessible names for the sidebar's toggles; no CSS @import left to resolve."""
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if _UNNAMED_TOGGLE in text:
+            page.write_text(text.replace(_UNNAMED_TOGGLE, _NAMED_TOGGLE), encoding="utf-8")
+    theme = outdir / "_static" / "styles" / "theme.css"
+    basic = outdir / "_static" / "basic.css"
+    if theme.exists() and basic.exists():
+        css = theme.read_text(encoding="utf-8")
+        if '@import "../basic.css";' in css:
+            theme.write_text(css.replace('@import "../basic.css";',
+                                         basic.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def _build_finished(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     target = Path(app.outdir) / "_static" / "mathjax"
     if not (target / "tex-mml-chtml.js").exists():
         shutil.copytree(_mathjax_source(), target, dirs_exist_ok=True)
+    _fix_html(Path(app.outdir))
 
 
 class claims_ledger(nodes.General, nodes.Element):  # noqa: N801 (docutils node naming)
@@ -261,6 +307,7 @@ def _ledger_outdated(app: Sphinx, env: Any, added: set[str], changed: set[str],
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_css_file("dlscience.css")
     app.add_node(claims_ledger)
     app.add_directive("claims-ledger", ClaimsLedgerDirective)
     app.connect("doctree-resolved", _fill_ledger)
