@@ -80,3 +80,48 @@ def test_bad_inputs_raise():
         bp.finite_difference_gradient(params, x, y, 0.0, np.arange(3))
     with pytest.raises(ValueError, match="z must"):
         bp.forward(params, x[:, :2])
+
+
+def test_relative_errors_by_hand():
+    g = np.array([1.0, -2.0, 1e-3, 0.0, 0.0])
+    a = np.array([1.1, 2.0, 2e-3, 0.0, 1e-9])
+    e = bp.relative_errors(g, a)
+    np.testing.assert_allclose(e, [0.1 / 2.1, 1.0, 1e-3 / 3e-3, 0.0, 1.0], rtol=1e-15)
+    # with a floor, tiny coordinates are compared in absolute terms
+    e_floor = bp.relative_errors(g, a, floor=1e-6)
+    np.testing.assert_allclose(e_floor[-1], 1e-3, rtol=1e-12)
+    np.testing.assert_allclose(e_floor[:3], e[:3], rtol=0)
+    with pytest.raises(ValueError, match="shape"):
+        bp.relative_errors(g, a[:2])
+    with pytest.raises(ValueError, match="floor"):
+        bp.relative_errors(g, a, floor=-1.0)
+
+
+@pytest.mark.parametrize("input_grad", [False, True])
+def test_matmul_flops_match_torch_flop_counter(input_grad):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    widths, n = [7, 16, 5, 9, 3], 11
+    layers = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        layers.append(torch.nn.Linear(a, b, device="meta"))
+        if i < len(widths) - 2:
+            layers.append(torch.nn.Tanh())
+    net = torch.nn.Sequential(*layers)
+    x = torch.empty(n, widths[0], device="meta", requires_grad=input_grad)
+    with FlopCounterMode(display=False) as fwd:
+        loss = net(x).square().sum()
+    with FlopCounterMode(display=False) as bwd:
+        loss.backward()
+    assert bp.matmul_flops(widths, n, input_grad) == (fwd.get_total_flops(),
+                                                       bwd.get_total_flops())
+    # by hand for one layer: forward 2 n d0 d1, backward twice that with the input gradient
+    assert bp.matmul_flops([3, 4], 5, True) == (120, 240)
+    assert bp.matmul_flops([3, 4], 5, False) == (120, 120)
+
+
+def test_matmul_flops_bad_inputs():
+    with pytest.raises(ValueError, match="widths"):
+        bp.matmul_flops([3], 4)
+    with pytest.raises(ValueError, match="batch"):
+        bp.matmul_flops([3, 4], 0)

@@ -135,3 +135,83 @@ def test_mlp_logits_matches_the_torch_module_and_gibbs_errors_at_zero_std():
     y[:3] = (y[:3] + 1) % 3
     errs = bounds.gibbs_errors(theta[0].detach(), torch.zeros(theta.shape[1]), x, y, widths, 4)
     assert np.allclose(errs, 3 / 11)
+
+
+def test_test_set_bound_is_the_clopper_pearson_limit_and_below_its_chernoff_relaxation():
+    from scipy.stats import beta
+
+    for k, m, delta in [(0, 100, 0.05), (3, 100, 0.05), (17, 449, 0.025), (50, 60, 0.2)]:
+        b = bounds.test_set_bound(k, m, delta)
+        assert b == pytest.approx(beta.ppf(1 - delta, k + 1, m - k), abs=1e-9)
+        assert binom.cdf(k, m, b) == pytest.approx(delta, rel=1e-6)
+        assert b <= bounds.kl_inverse(k / m, math.log(1 / delta) / m) + 1e-12
+    assert bounds.test_set_bound(0, 100, 0.05) == pytest.approx(1 - 0.05 ** (1 / 100))
+    assert bounds.test_set_bound(7, 7, 0.1) == 1.0
+    with pytest.raises(ValueError, match="errors"):
+        bounds.test_set_bound(8, 7, 0.1)
+
+
+def test_gibbs_errors_streams_reproducibly_and_matches_module_forward_passes():
+    from dlscience import models
+
+    torch.manual_seed(1)
+    widths = [4, 6, 3]
+    mean = torch.nn.utils.parameters_to_vector(models.MLP(widths).parameters()).detach()
+    std = torch.full_like(mean, 0.3)
+    x = torch.randn(20, 4)
+    y = torch.randint(0, 3, (20,))
+    errs = bounds.gibbs_errors(mean, std, x, y, widths, 23, seed=5, chunk=7)  # 3 full + 1 part
+    assert errs.shape == (23,) and np.all((errs >= 0) & (errs <= 1))
+    assert np.array_equal(errs, bounds.gibbs_errors(mean, std, x, y, widths, 23, seed=5, chunk=7))
+    # The same draws, replayed chunk by chunk, through torch modules.
+    gen = torch.Generator().manual_seed(5)
+    expected = []
+    for k in (7, 7, 7, 2):
+        for theta in mean + std * torch.randn(k, mean.numel(), generator=gen):
+            net = models.MLP(widths)
+            torch.nn.utils.vector_to_parameters(theta, net.parameters())
+            with torch.no_grad():
+                expected.append(float((net(x).argmax(1) != y).float().mean()))
+    assert np.allclose(errs, expected)
+    with pytest.raises(ValueError, match="y must"):
+        bounds.gibbs_errors(mean, std, x, y[:5], widths, 3)
+
+
+def test_realizable_epsilon_solves_the_union_bound_equation():
+    for n, k, delta in [(100, 10, 0.05), (1000, 4097, 0.01), (7, 1, 0.5)]:
+        eps = bounds.realizable_epsilon(n, math.log(k), delta)
+        assert k * math.exp(-n * eps) == pytest.approx(delta)
+        assert k * (1 - min(eps, 1.0)) ** n <= delta + 1e-15  # (1 - eps)^n <= e^(-n eps)
+    with pytest.raises(ValueError, match="log_class_size"):
+        bounds.realizable_epsilon(10, -1.0, 0.05)
+
+
+def test_ridge_stability_bound_by_hand_and_against_replace_one_experiments():
+    assert bounds.ridge_stability_bound(1.0, 1.0, 1.0, 1) == pytest.approx(16.0)
+    assert bounds.ridge_stability_bound(2.0, 0.5, 0.25, 10) == pytest.approx(
+        (2 * 0.5 * (1 + 2 / 0.5)) ** 2 * 4 / (0.25 * 10))
+    rng = np.random.default_rng(0)
+    d, n = 3, 20
+
+    def ridge(x, y, lam):
+        return np.linalg.solve(x.T @ x / len(y) + lam * np.eye(x.shape[1]), x.T @ y / len(y))
+
+    def sphere(k):
+        u = rng.normal(size=(k, d))
+        return u / np.linalg.norm(u, axis=1, keepdims=True)
+
+    for lam in (0.01, 0.1, 1.0):
+        worst = 0.0
+        for _ in range(50):
+            x, y = sphere(n), rng.choice([-1.0, 1.0], size=n)
+            w = ridge(x, y, lam)
+            assert np.linalg.norm(w) <= 1 / math.sqrt(lam) + 1e-12
+            x2, y2 = x.copy(), y.copy()
+            x2[0], y2[0] = sphere(1)[0], -y[0]
+            w2 = ridge(x2, y2, lam)
+            xt = sphere(200)
+            for yt in (-1.0, 1.0):
+                worst = max(worst, np.abs((xt @ w - yt) ** 2 - (xt @ w2 - yt) ** 2).max())
+        assert 0 < worst <= bounds.ridge_stability_bound(1.0, 1.0, lam, n)
+    with pytest.raises(ValueError, match="lam"):
+        bounds.ridge_stability_bound(1.0, 1.0, 0.0, 10)

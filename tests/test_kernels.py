@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -167,3 +169,116 @@ def test_bad_arguments_name_the_argument():
         kernels.kernel_regression(np.eye(2), np.eye(3), np.ones(3))
     with pytest.raises(ValueError, match="n_nets"):
         kernels.sample_outputs(x, 4, 0, np.random.default_rng(0))
+
+
+def test_two_layer_ntk_equals_autograd_and_freezes_patterns():
+    torch.manual_seed(0)
+    net = kernels.NTKNet(3, 32)
+    x = torch.from_numpy(_circle(7))
+    np.testing.assert_allclose(kernels.two_layer_ntk(net, x), _manual_ntk(net, x), atol=1e-12)
+    # move the weights: with the patterns of a copy taken before the move, the kernel is the
+    # one computed by hand with the old patterns and the new weights
+    before = kernels.NTKNet(3, 32)
+    before.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        net.hidden[0].add_(0.3 * torch.randn_like(net.hidden[0]))
+        net.readout.mul_(1.5)
+    xb = x.numpy() / np.sqrt(3)
+    w, a, w0 = (t.detach().numpy() for t in (net.hidden[0], net.readout, before.hidden[0]))
+    mask = (xb @ w0.T > 0).astype(float)
+    by_hand = sum(np.outer(mask[:, r] * (xb @ w[r]), mask[:, r] * (xb @ w[r]))
+                  + a[r] ** 2 * np.outer(mask[:, r], mask[:, r]) * (xb @ xb.T)
+                  for r in range(32)) * 2 / 32
+    np.testing.assert_allclose(kernels.two_layer_ntk(net, x, masks_from=before), by_hand,
+                               atol=1e-12)
+    assert kernels.relative_error(kernels.two_layer_ntk(net, x, masks_from=before),
+                                  _manual_ntk(net, x)) > 1e-3   # some units did switch
+    with pytest.raises(ValueError, match="two-layer"):
+        kernels.two_layer_ntk(kernels.NTKNet(3, 8, depth=2), x)
+
+
+def test_linear_cka_matches_hsic_and_is_invariant():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(30, 5)), rng.normal(size=(30, 8))
+    h = np.eye(30) - np.ones((30, 30)) / 30
+
+    def hsic(k, m):
+        return np.trace(k @ h @ m @ h)
+
+    ka, kb = a @ a.T, b @ b.T
+    ref = hsic(ka, kb) / np.sqrt(hsic(ka, ka) * hsic(kb, kb))
+    assert kernels.linear_cka(a, b) == pytest.approx(ref, rel=1e-12)
+    q = np.linalg.qr(rng.normal(size=(5, 5)))[0]
+    assert kernels.linear_cka(a, 3.0 * a @ q + 2.0) == pytest.approx(1.0, rel=1e-12)
+    assert 0 <= kernels.linear_cka(a, b) < 1
+    with pytest.raises(ValueError, match="rows"):
+        kernels.linear_cka(a, b[:10])
+
+
+def test_kernel_alignment_by_hand():
+    y = np.array([1.0, -2.0, 0.5])
+    assert kernels.kernel_alignment(4.0 * np.outer(y, y), y) == pytest.approx(1.0)
+    k = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 1.5]])
+    ref = np.sum(k * np.outer(y, y)) / (np.linalg.norm(k) * np.linalg.norm(np.outer(y, y)))
+    assert kernels.kernel_alignment(k, y) == pytest.approx(ref, rel=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        kernels.kernel_alignment(k, y[:2])
+
+
+def test_gp_posterior_equals_bayesian_linear_regression_in_weight_space():
+    # A GP with kernel phi(x) . phi(x') is the linear model phi(x) . w with prior w ~ N(0, I):
+    # its posterior can be computed in weight space, an independent route.
+    rng = np.random.default_rng(1)
+    phi, phi_test = rng.normal(size=(6, 10)), rng.normal(size=(4, 10))
+    y = rng.normal(size=6)
+    for noise in (0.0, 0.3):
+        mean, var = kernels.gp_posterior(phi @ phi.T, phi_test @ phi.T,
+                                         np.sum(phi_test**2, axis=1), y, noise=noise)
+        if noise == 0:   # condition w ~ N(0, I) on phi w = y exactly
+            proj = phi.T @ np.linalg.solve(phi @ phi.T, phi)
+            w_mean, w_cov = np.linalg.pinv(phi) @ y, np.eye(10) - proj
+        else:
+            w_cov = np.linalg.inv(phi.T @ phi / noise + np.eye(10))
+            w_mean = w_cov @ phi.T @ y / noise
+        np.testing.assert_allclose(mean, phi_test @ w_mean, atol=1e-10)
+        np.testing.assert_allclose(var, np.sum((phi_test @ w_cov) * phi_test, axis=1),
+                                   atol=1e-10)
+    with pytest.raises(ValueError, match="noise"):
+        kernels.gp_posterior(phi @ phi.T, phi_test @ phi.T, np.ones(4), y, noise=-1.0)
+
+
+def test_readout_ensemble_is_the_limit_of_gradient_descent_on_the_readout():
+    x, xt = _circle(5), _circle(7, bias=0.3)
+    y = np.sin(np.arange(5.0))
+    preds = kernels.readout_ensemble(x, y, np.vstack([x, xt]), 16, 3, np.random.default_rng(2))
+    np.testing.assert_allclose(preds[:, :5], np.tile(y, (3, 1)), atol=1e-9)   # interpolates
+    # the same draws, trained by plain gradient descent on the readout from a_0
+    rng = np.random.default_rng(2)
+    for i in range(3):
+        w, a = rng.standard_normal((16, 3)), rng.standard_normal(16)
+        phi = np.sqrt(2 / 16) * np.maximum(x @ w.T / np.sqrt(3), 0)
+        lr = 1.0 / np.linalg.eigvalsh(phi @ phi.T).max()
+        for _ in range(20_000):
+            a -= lr * phi.T @ (phi @ a - y)
+        phi_t = np.sqrt(2 / 16) * np.maximum(xt @ w.T / np.sqrt(3), 0)
+        np.testing.assert_allclose(preds[i, 5:], phi_t @ a, atol=1e-6)
+    with pytest.raises(ValueError, match="width"):
+        kernels.readout_ensemble(x, y, xt, 4, 2, np.random.default_rng(0))
+
+
+def test_fit_centered_without_target_takes_exactly_max_steps():
+    torch.manual_seed(0)
+    x = torch.from_numpy(_circle(6))
+    y = torch.cos(torch.arange(6, dtype=torch.float64))
+    net = kernels.NTKNet(3, 32)
+    a, b = kernels.Centered(net), kernels.Centered(copy.deepcopy(net))
+    hist = kernels.fit_centered(a, x, y, lr=0.5, loss_target=None, max_steps=25)
+    assert hist.steps[-1] == 25 and hist["loss"][-1] < hist["loss"][0]
+    # the same 25 steps by hand: plain gradient descent on mean((g - y)^2) / 2
+    opt = torch.optim.SGD(b.model.parameters(), lr=0.5)
+    for _ in range(25):
+        opt.zero_grad()
+        (0.5 * ((b(x) - y) ** 2).mean()).backward()
+        opt.step()
+    for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-12)

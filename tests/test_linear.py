@@ -140,3 +140,137 @@ def test_bad_inputs_raise():
         L.logistic_gd(X, y, 0.1, 10)
     with pytest.raises(ValueError, match="chain"):
         L.deep_linear_grads([np.ones((2, 3)), np.ones((2, 4))], np.ones((2, 3)))
+
+
+def _product_after_step(Ws, T, eta):
+    P = None
+    for W, G in zip(Ws, L.deep_linear_grads(Ws, T), strict=True):
+        step = W - eta * G
+        P = step if P is None else step @ P
+    return P
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_end_to_end_velocity_is_the_product_velocity_of_balanced_factors(depth):
+    rng = np.random.default_rng(depth)
+    P, T = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    Ws = L.balanced_factors(P, depth, 5, rng)
+    assert [W.shape for W in Ws] == [(5, 4)] + [(5, 5)] * (depth - 2) + [(3, 5)]
+    Q = Ws[0]
+    for W in Ws[1:]:
+        Q = W @ Q
+    np.testing.assert_allclose(Q, P, atol=1e-12)
+    for D in L.balancedness(Ws):
+        assert np.abs(D).max() < 1e-12
+    # d/d(eta) of the product after one gradient step, by central differences (error ~ h^2)
+    h = 1e-5
+    fd = (_product_after_step(Ws, T, h) - _product_after_step(Ws, T, -h)) / (2 * h)
+    np.testing.assert_allclose(fd, -L.end_to_end_velocity(P, P - T, depth), atol=1e-8)
+    # an unbalanced factorization of the same product moves it differently
+    G = np.eye(5) + 0.5 * rng.normal(size=(5, 5))
+    Wu = [G @ Ws[0]] + Ws[1:-1] + [Ws[-1] @ np.linalg.inv(G)] if depth == 2 else \
+        [G @ Ws[0], Ws[1] @ np.linalg.inv(G)] + Ws[2:]
+    fd_u = (_product_after_step(Wu, T, h) - _product_after_step(Wu, T, -h)) / (2 * h)
+    assert np.abs(fd_u - fd).max() > 1e-2
+
+
+def test_end_to_end_velocity_depth_one_and_bad_inputs():
+    rng = np.random.default_rng(0)
+    P, G = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    np.testing.assert_allclose(L.end_to_end_velocity(P, G, 1), G, atol=1e-12)
+    assert np.allclose(L.balanced_factors(P, 1, 4, rng)[0], P)
+    with pytest.raises(ValueError, match="hidden"):
+        L.balanced_factors(P, 2, 1, rng)
+    with pytest.raises(ValueError, match="grad"):
+        L.end_to_end_velocity(P, G.T, 2)
+    with pytest.raises(ValueError, match="depth"):
+        L.end_to_end_velocity(P, G, 0)
+
+
+def test_min_nuclear_norm_completion_hand_solved_examples():
+    # PSD, only the off-diagonal entry c observed: min a + b s.t. ab >= c^2 gives a = b = |c|.
+    r = L.min_nuclear_norm_completion(np.array([[0.0, 0.7], [0.7, 0.0]]),
+                                      np.array([[False, True], [True, False]]), psd=True)
+    np.testing.assert_allclose(r.W, 0.7 * np.ones((2, 2)), atol=1e-8)
+    assert abs(r.value - 1.4) < 1e-8 and abs(r.lower_bound - 1.4) < 1e-8
+    # no PSD constraint, [[w, 1], [1, 0]]: nuclear norm sqrt(w^2 + 4), smallest at w = 0.
+    r = L.min_nuclear_norm_completion(np.array([[5.0, 1.0], [1.0, 0.0]]),
+                                      np.array([[False, True], [True, True]]))
+    assert abs(r.W[0, 0]) < 1e-8 and abs(r.value - 2.0) < 1e-8 and r.lower_bound <= 2.0 + 1e-12
+
+
+def _completion_problem(d=5, seed=0, frac=0.6):
+    rng = np.random.default_rng(seed)
+    B = rng.normal(size=(d, 2))
+    M = B @ B.T
+    mask = np.triu(rng.random((d, d)) < frac)
+    return M, mask | mask.T
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_min_nuclear_norm_completion_psd_matches_burer_monteiro_slsqp(seed):
+    # independent reference: min ||F||_F^2 = tr(F F^T) over a full factor F with the observed
+    # entries of F F^T fixed (Burer-Monteiro with full rank), solved by SLSQP from several starts
+    d = 4
+    M, mask = _completion_problem(d, seed, frac=0.5)
+    iu = [(i, j) for i in range(d) for j in range(i, d) if mask[i, j]]
+
+    def cons(f):
+        F = f.reshape(d, d)
+        return np.array([(F @ F.T)[i, j] - M[i, j] for i, j in iu])
+
+    best = np.inf
+    for start in range(4):
+        f0 = np.random.default_rng(start).normal(size=d * d)
+        res = optimize.minimize(lambda f: f @ f, f0, jac=lambda f: 2 * f, method="SLSQP",
+                                constraints=[{"type": "eq", "fun": cons}],
+                                options={"ftol": 1e-14, "maxiter": 2000})
+        if res.success and np.abs(cons(res.x)).max() < 1e-7:
+            best = min(best, res.fun)
+    r = L.min_nuclear_norm_completion(M, mask, psd=True)
+    assert np.isfinite(best)
+    assert abs(r.value - best) < 1e-5 * max(1.0, best)
+    assert r.lower_bound <= best + 1e-9 and r.value - r.lower_bound < 1e-7 * r.value
+    assert np.linalg.eigvalsh(r.W).min() > -1e-9 and r.residual < 1e-7
+
+
+def test_min_nuclear_norm_completion_general_matches_variational_slsqp():
+    # ||W||_* = min (||A||_F^2 + ||B||_F^2) / 2 over W = A B^T: an independent non-convex form
+    d = 4
+    M, mask = _completion_problem(d, 3, frac=0.6)
+    idx = np.argwhere(mask)
+
+    def cons(f):
+        A, B = f[:d * d].reshape(d, d), f[d * d:].reshape(d, d)
+        return (A @ B.T)[mask] - M[mask]
+
+    best = min(
+        optimize.minimize(lambda f: f @ f / 2, np.random.default_rng(s).normal(size=2 * d * d),
+                          jac=lambda f: f, method="SLSQP",
+                          constraints=[{"type": "eq", "fun": cons}],
+                          options={"ftol": 1e-14, "maxiter": 3000}).fun
+        for s in range(4))
+    r = L.min_nuclear_norm_completion(M, mask)
+    assert len(idx) > 0
+    assert abs(r.value - best) < 1e-5 * best
+    assert r.lower_bound <= r.value + 1e-9 and r.value - r.lower_bound < 1e-7 * r.value
+
+
+def test_min_nuclear_norm_completion_certificate_is_a_valid_lower_bound():
+    # even after too few iterations the bound is below every feasible completion's trace
+    M, mask = _completion_problem(6, 4, frac=0.4)
+    r = L.min_nuclear_norm_completion(M, mask, psd=True, max_iter=3)
+    assert r.iterations == 3
+    assert r.lower_bound <= np.trace(M) + 1e-12              # M is a feasible PSD completion
+    full = L.min_nuclear_norm_completion(M, np.ones_like(mask), psd=True)
+    np.testing.assert_allclose(full.W, M, atol=1e-7)          # all entries observed: W = M
+
+
+def test_min_nuclear_norm_completion_rejects_bad_input():
+    M, mask = _completion_problem(4, 0)
+    with pytest.raises(ValueError, match="mask"):
+        L.min_nuclear_norm_completion(M, mask[:3])
+    with pytest.raises(ValueError, match="psd"):
+        L.min_nuclear_norm_completion(np.ones((2, 3)), np.ones((2, 3), bool), psd=True)
+    with pytest.raises(ValueError, match="rho"):
+        L.min_nuclear_norm_completion(M, mask, rho=0.0)

@@ -168,3 +168,100 @@ def test_wide_relu_net_matches_variance_recursion():
         qs.append([float((u ** 2).mean()) for u in pre])
     measured = np.mean(qs, axis=0)
     assert np.allclose(measured, models.variance_recursion("relu", 2.0, 2.0, 5), rtol=0.2)
+
+
+def test_torch_default_init_matches_pytorch_law():
+    # init="torch-default" draws weights and biases uniformly on +-1/sqrt(fan_in), which is
+    # what nn.Linear.reset_parameters does; compare the support and the moments.
+    torch.manual_seed(0)
+    net = models.MLP([400, 300, 5], activation="relu", init="torch-default")
+    ref = torch.nn.Linear(400, 300)
+    bound = 1 / math.sqrt(400)
+    for p, q, std, rel in (
+            (net.layers[0].weight, ref.weight, models.init_std("torch-default", 400, 300), 0.01),
+            (net.layers[0].bias, ref.bias, models.init_bias_std("torch-default", 400), 0.12)):
+        for t in (p, q):   # ours and PyTorch's own: same support, same standard deviation
+            assert float(t.detach().abs().max()) <= bound
+            assert float(t.detach().std()) == pytest.approx(std, rel=rel)
+    with pytest.raises(ValueError, match="bias_std"):
+        models.MLP([4, 3], init="torch-default", bias_std=0.1)
+
+
+def test_init_bias_std():
+    assert models.init_bias_std("torch-default", 12) == pytest.approx(1 / 6)
+    for init in ("he", "glorot", "pytorch", "normal"):
+        assert models.init_bias_std(init, 12) == 0.0
+    with pytest.raises(ValueError, match="init"):
+        models.init_bias_std("xavier", 12)
+    with pytest.raises(ValueError, match="fan_in"):
+        models.init_bias_std("he", 0)
+
+
+def test_pytorch_init_keeps_gaussian_zero_bias_behavior():
+    # "pytorch" keeps its old meaning (Gaussian weights, zero biases) for existing callers.
+    torch.manual_seed(0)
+    net = models.MLP([400, 400, 2], init="pytorch")
+    assert torch.count_nonzero(net.layers[0].bias) == 0
+    assert float(net.layers[0].weight.detach().abs().max()) > 1 / math.sqrt(400)
+
+
+def test_residual_mlp_torch_default_biases():
+    torch.manual_seed(0)
+    net = models.ResidualMLP(8, 64, 3, 2, init="torch-default", branch_scale=0.5)
+    assert torch.count_nonzero(net.inner[0].bias) == 64
+    assert float(net.inner[0].bias.detach().abs().max()) <= 1 / 8
+    assert torch.count_nonzero(net.outer[0].bias) == 0
+
+
+def test_variance_recursion_with_bias_and_fixed_point():
+    # ReLU: q_(l+1) = (v/2) q_l + sb2, solved by hand.
+    q = models.variance_recursion("relu", 1.0, q1=3.0, depth=4, bias_var=0.5)
+    assert np.allclose(q, [3.0, 2.0, 1.5, 1.25])
+    assert models.variance_fixed_point("relu", 1.0, 0.5) == pytest.approx(1.0, rel=1e-10)
+    # tanh with biases: the fixed point solves q = v E tanh(sqrt(q) xi)^2 + sb2 (scipy).
+    from scipy import optimize
+
+    def g(qq):
+        val, _ = integrate.quad(lambda u: np.tanh(u) ** 2 * math.exp(-u * u / (2 * qq))
+                                / math.sqrt(2 * math.pi * qq), -np.inf, np.inf)
+        return 1.5 * val + 0.1 - qq
+
+    reference = optimize.brentq(g, 0.05, 5.0)
+    assert models.variance_fixed_point("tanh", 1.5, 0.1) == pytest.approx(reference, rel=1e-6)
+    with pytest.raises(RuntimeError, match="converge"):
+        models.variance_fixed_point("relu", 3.0, 0.1)
+    with pytest.raises(ValueError, match="bias_var"):
+        models.variance_recursion("relu", 1.0, 1.0, 3, bias_var=-1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        models.variance_fixed_point("relu", 1.0, -0.1)
+
+
+def test_wide_relu_net_with_biases_reaches_fixed_point():
+    # PyTorch's default law: v = 1/3, sb2 = 1/(3n); q_l tends to q* = 2/(5n).
+    torch.manual_seed(1)
+    n = 300
+    qs = []
+    for _ in range(3):
+        net = models.MLP([n] * 13, activation="relu", init="torch-default").double()
+        with torch.no_grad():
+            pre = net.preactivations(torch.randn(16, n, dtype=torch.float64))
+        qs.append(float((pre[-1] ** 2).mean()))
+    assert np.mean(qs) == pytest.approx(2 / (5 * n), rel=0.1)
+
+
+def test_residual_recursion_by_hand_and_against_a_network():
+    # identity activation: q_l = v p_(l-1), p_l = p_(l-1) (1 + beta^2 v), chi = v.
+    p, chi = models.residual_recursion("identity", 2.0, 0.5, q0=1.0, depth=3)
+    assert np.allclose(p, 1.5 ** np.arange(4)) and np.allclose(chi, 2.0)
+    # relu: chi = v/2 whatever q; stream variance against a wide network.
+    p, chi = models.residual_recursion("relu", 2.0, 1.0, q0=2.0, depth=5)
+    assert np.allclose(chi, 1.0) and np.allclose(p, 2.0 * 2.0 ** np.arange(6))
+    torch.manual_seed(0)
+    net = models.ResidualMLP(400, 400, 5, 2, activation="relu", init="he",
+                             branch_scale=1.0).double()
+    with torch.no_grad():
+        trace = net.forward_trace(torch.randn(64, 400, dtype=torch.float64))
+    measured = float((trace[-2] ** 2).mean())
+    assert measured == pytest.approx(p[-1], rel=0.25)
+    with pytest.raises(ValueError, match="branch_scale"):
+        models.residual_recursion("relu", 1.0, -1.0, 1.0, 3)

@@ -146,3 +146,87 @@ def test_bad_inputs_name_the_argument() -> None:
         optim.run(optim.GD(0.1), lambda x: x, np.ones(2), 0)
     with pytest.raises(ValueError, match="batch_size"):
         optim.random_least_squares(10, 2, 0.1).stochastic_oracle(0, np.random.default_rng())
+
+
+# --- convex problems, the Lessard counterexample, averaging, stability limit ----------------
+
+
+def test_nesterov_convex_matches_momentum_formula_and_bound() -> None:
+    q = optim.worst_case_quadratic(9, L=2.0)
+    x0 = np.zeros(9)
+    xs = optim.run(optim.NesterovConvex(0.5), q.grad, x0, 6).values
+    # reference: the recursion written out by hand, momentum (k - 1)/(k + 2) at step k >= 1
+    x_prev, x = x0.copy(), x0.copy()
+    ref = [x0]
+    for t in range(6):
+        y = x + (max(t - 1, 0) / (t + 2)) * (x - x_prev)
+        x_prev, x = x, y - 0.5 * q.grad(y)
+        ref.append(x)
+    np.testing.assert_allclose(xs, np.array(ref), atol=1e-14)
+    # Su-Boyd-Candes bound f(x_t) - f* <= 2 L ||x0 - x*||^2 / (t + 1)^2 on a long run
+    long = optim.run(optim.NesterovConvex(0.5), q.grad, x0, 200, record=q.value).values
+    t = np.arange(201)
+    assert np.all(long <= 2 * 2.0 * np.sum(q.minimizer**2) / (t + 1) ** 2 + 1e-15)
+
+
+def test_worst_case_quadratic_against_dense_and_krylov_structure() -> None:
+    d, L = 11, 3.0
+    q = optim.worst_case_quadratic(d, L=L)
+    a = 2 * np.eye(d) - np.eye(d, k=1) - np.eye(d, k=-1)
+    np.testing.assert_allclose(q.eigenvalues, np.linalg.eigvalsh(L / 4 * a), atol=1e-12)
+    np.testing.assert_allclose(q.minimizer, np.linalg.solve(a, np.eye(d)[0]), atol=1e-12)
+    # value is f(x) - f* with f(x) = L/4 (x^T A x / 2 - x_1) and f* = L/8 (-1 + 1/(d+1))
+    x = np.random.default_rng(0).normal(size=d)
+    f = L / 4 * (0.5 * x @ a @ x - x[0])
+    assert float(q.value(x)) == pytest.approx(f - L / 8 * (-1 + 1 / (d + 1)), rel=1e-12)
+    # from 0, GD's x_t lives on the first t coordinates (up to rounding)
+    xs = optim.run(optim.GD(1 / L), q.grad, np.zeros(d), 4).values
+    for t in range(5):
+        np.testing.assert_allclose(xs[t, t:], 0, atol=1e-15)
+        assert np.all(np.abs(xs[t, :t]) > 1e-3)
+
+
+def test_lessard_counterexample_is_smooth_strongly_convex_and_cycles() -> None:
+    f = optim.LessardCounterexample()
+    z = np.linspace(-3, 4, 7001)[:, None]
+    # gradient against central finite differences of the value, and continuity at the joints
+    h = 1e-6
+    fd = (f.value(z + h) - f.value(z - h)) / (2 * h)
+    np.testing.assert_allclose(f.grad(z)[:, 0], fd, atol=1e-5)
+    for joint in (1.0, 2.0):
+        assert f.value(np.array([joint - 1e-12])) == pytest.approx(f.value(np.array([joint])))
+    # slopes of the gradient between mu = 1 and L = 25
+    slopes = np.diff(f.grad(z)[:, 0]) / np.diff(z[:, 0])
+    assert slopes.min() == pytest.approx(1.0) and slopes.max() == pytest.approx(25.0)
+    # the tuned heavy ball from x0 = 3.3 ends on the period-3 cycle (792, 2592, -2208) / 1225
+    hb = optim.tuned_heavy_ball(f.L, f.mu)
+    xs = optim.run(hb, f.grad, np.array([3.3]), 600).values[:, 0]
+    np.testing.assert_allclose(sorted(xs[-3:]), np.array([-2208, 792, 2592]) / 1225, atol=1e-9)
+
+
+def test_averaged_matches_cumulative_mean() -> None:
+    q = _problem()
+    x0 = np.ones(q.dim)
+    base = optim.HeavyBall(0.05, 0.5)
+    plain = optim.run(base, q.grad, x0, 30).values
+    avg = optim.run(optim.Averaged(base, start=4), q.grad, x0, 30).values
+    np.testing.assert_allclose(avg[4:], np.cumsum(plain[4:], axis=0)
+                               / np.arange(1, 28)[:, None], atol=1e-12)
+    np.testing.assert_allclose(avg[:4], plain[:4])
+    assert optim.power_decay(2.0, 10, 0.5)(30) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="start"):
+        optim.Averaged(base, start=-1)
+
+
+def test_sgd_stability_limit_against_moment_recursion() -> None:
+    p = optim.random_least_squares(40, 3, noise=0.5, kappa=2.0, seed=0)
+    for b in (1, 4):
+        limit = optim.sgd_stability_limit(p, b)
+        assert 0 < limit <= 2 / np.linalg.eigvalsh(p.hessian)[-1]
+        # just below the limit the exact expected excess settles; just above it grows
+        below = optim.sgd_expected_excess(p, 0.97 * limit, p.minimizer + 1, 3000, b, every=1000)
+        above = optim.sgd_expected_excess(p, 1.03 * limit, p.minimizer + 1, 3000, b, every=1000)
+        assert below.values[-1] < 10 * below.values[1]
+        assert above.values[-1] > 100 * above.values[1]
+    # a larger batch is stable up to a larger step, approaching full-batch GD's 2 / L
+    assert optim.sgd_stability_limit(p, 1) < optim.sgd_stability_limit(p, 4)

@@ -383,3 +383,66 @@ def to_torch_mlp_loss(
     target = torch.tensor(y, dtype=torch.float64)
     loss = 0.5 * ((z - target) ** 2).sum() / x.shape[0]
     return loss, leaves
+
+
+def relative_errors(reference: np.ndarray, approx: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """Per-coordinate relative errors ``|g - a| / max(|g| + |a|, floor)`` of a gradient check.
+
+    This is the symmetric test used to compare a gradient ``g`` with an estimate ``a`` (for
+    instance central finite differences): unlike an error divided by the largest entry, it is
+    small only if *every* coordinate agrees to that relative precision, small ones included. It
+    lies in ``[0, 1]`` when ``floor`` is 0, and equals 1 when the two entries differ in sign.
+    ``floor`` keeps coordinates whose true value is below what the estimate can resolve from
+    dominating: they are then compared in absolute terms, ``|g - a| / floor``. Coordinates where
+    both entries are exactly zero have error 0.
+
+    Args:
+        reference, approx: arrays of the same shape.
+        floor: non-negative lower bound on the denominator.
+
+    Returns:
+        an array of the shape of the inputs.
+    """
+    reference, approx = np.asarray(reference, dtype=float), np.asarray(approx, dtype=float)
+    if reference.shape != approx.shape:
+        raise ValueError(f"approx must have the shape of reference, {reference.shape}, got "
+                         f"{approx.shape}.")
+    if not floor >= 0:
+        raise ValueError(f"floor must be non-negative, got {floor!r}.")
+    diff = np.abs(reference - approx)
+    denom = np.maximum(np.abs(reference) + np.abs(approx), floor)
+    out = np.zeros_like(diff)
+    np.divide(diff, denom, out=out, where=denom > 0)
+    return out
+
+
+def matmul_flops(widths: Sequence[int], batch: int, input_grad: bool = False) -> tuple[int, int]:
+    """Floating-point operations in the matrix products of one forward and one backward pass.
+
+    A product of an ``(m, k)`` by a ``(k, p)`` matrix counts ``2 m k p`` operations (one multiply
+    and one add per multiply-add), the convention of ``torch.utils.flop_counter``. The forward
+    pass of layer ``i`` does one product ``z_{i-1} W_i^T`` (``2 n d_{i-1} d_i``); its backward
+    pass does two of the same size, ``v_i^T z_{i-1}`` for ``dL/dW_i`` and ``v_i W_i`` for
+    ``r_{i-1}``, except that ``r_0 = v_1 W_1`` is computed only when ``input_grad`` is true
+    (:func:`backward` always computes it; autograd skips it when the input does not require a
+    gradient). Not counted: bias additions, activations and their derivatives, the products with
+    ``r_i`` and the batch sums giving ``dL/db_i``, all ``O(n d_i)`` per layer.
+
+    Args:
+        widths: layer sizes ``d_0, ..., d_K``.
+        batch: the number of examples ``n``.
+        input_grad: whether the backward pass computes ``dL/dx``.
+
+    Returns:
+        ``(forward, backward)`` operation counts.
+    """
+    widths = list(widths)
+    if len(widths) < 2 or any(isinstance(w, bool) or not isinstance(w, (int, np.integer))
+                              or w <= 0 for w in widths):
+        raise ValueError(f"widths must list at least two positive integers, got {widths!r}.")
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch <= 0:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}.")
+    per_layer = [2 * int(batch) * int(a) * int(b) for a, b in pairwise(widths)]
+    forward_ops = sum(per_layer)
+    backward_ops = 2 * forward_ops - (0 if input_grad else per_layer[0])
+    return forward_ops, backward_ops

@@ -14,7 +14,8 @@ lies in ``[0, 1]``.
   :func:`rademacher_linear_bound`.
 * PAC-Bayes: :func:`kl_bernoulli`, :func:`kl_inverse`, :func:`mcallester_bound`,
   :func:`pac_bayes_kl_bound`, :func:`catoni_bound`, :func:`sample_convergence_bound`,
-  :func:`gaussian_kl`, and for stochastic networks :func:`mlp_logits`, :func:`gibbs_errors`.
+  :func:`gaussian_kl`, and for stochastic networks :func:`mlp_logits`, :func:`gibbs_errors`;
+  for comparison, the held-out :func:`test_set_bound`.
 """
 
 from __future__ import annotations
@@ -404,7 +405,7 @@ def sample_convergence_bound(emp_error: float, num_samples: int, delta: float) -
 
     If ``emp_error`` is the average error of ``num_samples`` independent draws of the classifier,
     its expectation is at most ``kl_inverse(emp_error, log(2 / delta) / num_samples)`` with
-    probability at least ``1 - delta`` (Langford and Caruana, 2002).
+    probability at least ``1 - delta`` (Langford and Caruana, 2001).
     """
     emp_error = _check_risk("emp_error", emp_error)
     num_samples = _check_positive_int("num_samples", num_samples)
@@ -479,13 +480,21 @@ def gibbs_errors(mean: torch.Tensor, std: torch.Tensor, x: torch.Tensor, y: torc
     classifies by arg-max; its error rate on ``(x, y)`` is one entry of the result. The mean
     of the result estimates the error of the stochastic (Gibbs) classifier.
 
+    The draws are streamed: ``chunk`` networks are drawn, evaluated and discarded at a time, and
+    only their error rates are kept, written into one preallocated array. Peak memory is
+    therefore about ``chunk * (P + 3 * n * max(widths))`` numbers for the chunk plus
+    ``8 * num_samples`` bytes for the result. (Keeping one small tensor per chunk alive
+    instead, e.g. in a list, fragments the allocator's heap between the
+    large temporary activations, and resident memory then grows with ``num_samples``.)
+
     Args:
         mean, std: parameter means and standard deviations, shape ``(P,)``.
         x: inputs ``(n, widths[0])``; y: labels ``(n,)``.
         widths: layer sizes, input first.
         num_samples: number of networks drawn.
-        seed: seed of the draws.
-        chunk: networks evaluated at once (bounds the memory, ``chunk * n * max(widths)``).
+        seed: seed of the draws (a ``torch.Generator`` of its own: the draws do not touch the
+            global random state).
+        chunk: networks evaluated at once.
 
     Returns:
         an array ``(num_samples,)`` of error rates in [0, 1].
@@ -495,12 +504,101 @@ def gibbs_errors(mean: torch.Tensor, std: torch.Tensor, x: torch.Tensor, y: torc
     if mean.shape != std.shape or mean.ndim != 1:
         raise ValueError(f"mean and std must be vectors of the same shape, got "
                          f"{tuple(mean.shape)} and {tuple(std.shape)}.")
+    if y.ndim != 1 or y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must be a vector of {x.shape[0]} labels, got shape "
+                         f"{tuple(y.shape)}.")
     gen = torch.Generator().manual_seed(seed)
-    errors = []
+    errors = np.empty(num_samples)
     with torch.no_grad():
         for start in range(0, num_samples, chunk):
             k = min(chunk, num_samples - start)
             theta = mean + std * torch.randn(k, mean.numel(), generator=gen, dtype=mean.dtype)
-            wrong = mlp_logits(theta, x, widths).argmax(-1) != y
-            errors.append(wrong.double().mean(1))
-    return torch.cat(errors).numpy()
+            wrong = (mlp_logits(theta, x, widths).argmax(-1) != y).sum(1)
+            errors[start:start + k] = wrong.numpy() / y.shape[0]
+    return errors
+
+
+def test_set_bound(errors: int, m: int, delta: float, tol: float = 1e-12) -> float:
+    """Langford's (2005) test-set bound: an upper confidence bound on the risk of one fixed
+    classifier from its number of ``errors`` on ``m`` held-out examples.
+
+    The largest ``p`` with ``P(Binomial(m, p) <= errors) >= delta`` (the inverse of the binomial
+    tail, the one-sided Clopper-Pearson limit), found by bisection. With probability at least
+    ``1 - delta`` over the held-out sample, the risk is at most this value. It is never larger
+    than its Chernoff relaxation ``kl_inverse(errors / m, log(1 / delta) / m)``.
+
+    Args:
+        errors: number of mistakes on the held-out set, ``0 <= errors <= m``.
+        m: size of the held-out set (drawn independently of the classifier).
+        delta: confidence parameter in (0, 1).
+        tol: width of the final bracket (the result is rounded up).
+    """
+    from scipy.stats import binom
+
+    m = _check_positive_int("m", m)
+    errors = _check_nonnegative_int("errors", errors)
+    if errors > m:
+        raise ValueError(f"errors must be at most m = {m}, got {errors!r}.")
+    delta = _check_delta(delta)
+    if errors == m:
+        return 1.0
+    lo, hi = errors / m, 1.0  # the tail P(B <= errors) decreases in p
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        if binom.cdf(errors, m, mid) >= delta:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+# --------------------------------------------------------------------------------------------
+# The realizable case and algorithmic stability (classical-theory chapter)
+# --------------------------------------------------------------------------------------------
+
+def realizable_epsilon(n: int, log_class_size: float, delta: float) -> float:
+    """Risk bound for a classifier with zero training error in a finite class (realizable case).
+
+    With probability at least ``1 - delta`` over ``n`` i.i.d. examples, every ``h`` in ``H`` with
+    no training error has risk at most ``(log|H| + log(1 / delta)) / n``: a fixed ``h`` of risk
+    above ``eps`` fits all ``n`` examples with probability at most ``(1 - eps)^n <= e^(-n eps)``,
+    and a union bound over ``H`` does the rest. The rate is ``1 / n``, against ``1 / sqrt(n)``
+    for :func:`union_bound_epsilon`.
+
+    Args:
+        n: sample size.
+        log_class_size: ``log |H|`` (natural log).
+        delta: confidence parameter in (0, 1).
+    """
+    n = _check_positive_int("n", n)
+    log_class_size = _check_nonnegative("log_class_size", log_class_size)
+    delta = _check_delta(delta)
+    return (log_class_size + math.log(1.0 / delta)) / n
+
+
+def ridge_stability_bound(radius: float, y_max: float, lam: float, n: int) -> float:
+    """Uniform (replace-one) stability of ridge regression under the square loss.
+
+    For ``w_S = argmin (1/n) sum_i (<w, x_i> - y_i)^2 + lam ||w||^2`` with ``||x|| <= radius``
+    and ``|y| <= y_max`` for every example, replacing one example of ``S`` changes the loss
+    ``(<w, x> - y)^2`` at any such point ``(x, y)`` by at most::
+
+        sigma^2 radius^2 / (lam n),   sigma = 2 y_max (1 + radius / sqrt(lam)),
+
+    where ``sigma`` is the Lipschitz constant of the loss in the prediction over the predictions
+    ``|<w, x>| <= radius y_max / sqrt(lam)`` that ridge can make (``||w_S|| <= y_max / sqrt(lam)``).
+    The proof is the strong-convexity argument of the classical-theory chapter; Bousquet and
+    Elisseeff (2002) obtain half this constant for stability with respect to removing one example.
+
+    Args:
+        radius: bound ``kappa`` on ``||x||``, positive.
+        y_max: bound ``B`` on ``|y|``, positive.
+        lam: ridge penalty, positive.
+        n: sample size.
+    """
+    n = _check_positive_int("n", n)
+    for name, value in (("radius", radius), ("y_max", y_max), ("lam", lam)):
+        if not (math.isfinite(float(value)) and float(value) > 0):
+            raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    sigma = 2.0 * y_max * (1.0 + radius / math.sqrt(lam))
+    return sigma**2 * radius**2 / (lam * n)

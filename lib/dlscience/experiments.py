@@ -27,6 +27,8 @@ class TrainedClassifier:
         train_accuracy: final accuracy on ``split.x_train`` / ``split.y_train``.
         test_accuracy: final accuracy on the (clean) test set.
         steps_to_fit: first recorded step at which training accuracy reached 100%, or ``None``.
+        corrupted: boolean mask ``(n_train,)`` of the training examples whose label differs from
+            the true one (all ``False`` without label noise).
     """
 
     model: nn.Module
@@ -35,6 +37,7 @@ class TrainedClassifier:
     train_accuracy: float
     test_accuracy: float
     steps_to_fit: int | None
+    corrupted: np.ndarray | None = None
 
 
 def mnist1d_mlp(width: int = 256, depth: int = 2, *, num_samples: int = 5000, steps: int = 3000,
@@ -56,7 +59,11 @@ def mnist1d_mlp(width: int = 256, depth: int = 2, *, num_samples: int = 5000, st
         stop_at_full_fit: stop as soon as training accuracy reaches 100%.
 
     Returns:
-        a ``TrainedClassifier``.
+        a ``TrainedClassifier``. Its history holds ``train_acc`` (against the labels trained
+        on) and ``test_acc``; with label noise also, as in Arpit et al. (2017), ``clean_acc``
+        (accuracy on the examples whose label is still the true one), ``noisy_acc`` (on the
+        corrupted examples, against their random label: how many are memorized) and
+        ``noisy_true_acc`` (on the corrupted examples, against their true label).
     """
     if not isinstance(width, int) or width <= 0:
         raise ValueError(f"width must be a positive integer, got {width!r}.")
@@ -66,6 +73,8 @@ def mnist1d_mlp(width: int = 256, depth: int = 2, *, num_samples: int = 5000, st
     split = data.mnist1d(num_samples=num_samples, seed=seed)
     y_train = data.corrupt_labels(split.y_train, label_noise, 10, seed=seed) \
         if label_noise > 0 else split.y_train
+    corrupted = y_train != split.y_train
+    y_true = torch.from_numpy(split.y_train)
     split = data.Split(split.x_train, y_train, split.x_test, split.y_test)
     device = get_device()
     xtr = torch.from_numpy(split.x_train).to(device)
@@ -75,8 +84,20 @@ def mnist1d_mlp(width: int = 256, depth: int = 2, *, num_samples: int = 5000, st
     model = models.MLP([xtr.shape[1], *[width] * depth, 10], activation="relu", init="he")
     model.to(device)
 
+    mask = torch.from_numpy(corrupted).to(device)
+    y_true = y_true.to(device)
+
     def accuracies(step: int, m: nn.Module) -> dict[str, float]:
-        return {"train_acc": train.accuracy(m, xtr, ytr), "test_acc": train.accuracy(m, xte, yte)}
+        with torch.no_grad():
+            pred = m(xtr).argmax(dim=1)
+        hit = (pred == ytr).float()
+        out = {"train_acc": float(hit.mean()), "test_acc": train.accuracy(m, xte, yte)}
+        if label_noise > 0:
+            out["clean_acc"] = float(hit[~mask].mean()) if bool((~mask).any()) else float("nan")
+            out["noisy_acc"] = float(hit[mask].mean()) if bool(mask.any()) else float("nan")
+            out["noisy_true_acc"] = (float((pred[mask] == y_true[mask]).float().mean())
+                                     if bool(mask.any()) else float("nan"))
+        return out
 
     history = train.fit(
         model, xtr, ytr, loss_fn=nn.functional.cross_entropy, steps=steps,
@@ -91,4 +112,5 @@ def mnist1d_mlp(width: int = 256, depth: int = 2, *, num_samples: int = 5000, st
         model=model, split=split, history=history,
         train_accuracy=float(history["train_acc"][-1]),
         test_accuracy=float(history["test_acc"][-1]), steps_to_fit=steps_to_fit,
+        corrupted=corrupted,
     )

@@ -224,20 +224,26 @@ def fit_random_features(
 
 
 def grid_value_iteration(
-    cost: np.ndarray, goal: tuple[int, int], steps: int, return_all: bool = False
+    cost: np.ndarray,
+    goal: tuple[int, int],
+    steps: int,
+    return_all: bool = False,
+    init: float = 0.0,
 ) -> np.ndarray:
     """The lecture's deep computation on a grid: ``steps`` rounds of ``V <- c + min(neighbours)``.
 
-    ``V`` starts at zero; each round sets ``V[s] = c[s] + min`` of ``V`` over the up-to-four
-    grid neighbours of ``s`` (outside the grid counts as ``+inf``), then ``V[goal] = 0``.
-    Cells with ``cost = inf`` are walls. Each round is one layer of width ``H * W`` whose units
-    compute a minimum of four inputs plus a constant.
+    ``V`` starts at ``init`` (zero, the lecture's choice, or ``inf``, the Bellman-Ford start)
+    everywhere but the goal, where it is 0; each round sets ``V[s] = c[s] + min`` of ``V`` over
+    the up-to-four grid neighbours of ``s`` (outside the grid counts as ``+inf``), then
+    ``V[goal] = 0``. Cells with ``cost = inf`` are walls. Each round is one *local* layer of
+    width ``H * W``: the unit of a cell computes a minimum of its four neighbours plus a constant.
 
     Args:
         cost: positive costs of visiting each cell, shape ``(H, W)``, ``inf`` for walls.
         goal: the goal cell ``(row, column)``.
         steps: the number of rounds ``T``, non-negative.
         return_all: also return the iterates before the last.
+        init: the starting value off the goal, ``0`` or ``inf`` (any value ``>= 0``).
 
     Returns:
         ``V`` after ``T`` rounds, shape ``(H, W)``; with ``return_all``, every iterate
@@ -250,7 +256,10 @@ def grid_value_iteration(
         raise ValueError(f"goal must be a cell of the {cost.shape} grid, got {goal!r}.")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}.")
-    v = np.zeros_like(cost)
+    if not float(init) >= 0:
+        raise ValueError(f"init must be a number >= 0 (or inf), got {init!r}.")
+    v = np.full_like(cost, float(init))
+    v[goal] = 0.0
     iterates = [v]
     padded = np.full((cost.shape[0] + 2, cost.shape[1] + 2), np.inf)
     for _ in range(steps):
@@ -331,3 +340,117 @@ def maze(size: int, rng: np.random.Generator) -> np.ndarray:
         free[r + nr, c + nc] = True  # the wall cell between the two rooms
         stack.append((nr, nc))
     return free
+
+
+def braid(free: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Open a random ``fraction`` of the walls between neighbouring rooms of a maze.
+
+    A perfect maze (``maze``) has one path between any two cells, so a shortest path is the only
+    path. Removing some of the walls that still separate two neighbouring rooms (the cells with
+    one odd and one even coordinate) creates loops: a *braided* maze, in which the minimum over
+    neighbours chooses between routes. The pillars (both coordinates odd) stay walls.
+
+    Args:
+        free: a maze from ``maze``, boolean of shape ``(2 n - 1, 2 n - 1)``, True on free cells.
+        fraction: the fraction of the remaining separating walls to open, in ``[0, 1]``; the
+            number opened is rounded to the nearest integer.
+        rng: NumPy generator.
+
+    Returns:
+        a new boolean array of the same shape with the opened walls set to True.
+    """
+    free = np.asarray(free, dtype=bool)
+    if free.ndim != 2 or free.shape[0] != free.shape[1] or free.shape[0] % 2 != 1:
+        raise ValueError(f"free must be a square maze of odd side, got shape {free.shape}.")
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}.")
+    rows, cols = np.indices(free.shape)
+    separating = ~free & ((rows % 2) != (cols % 2))
+    candidates = np.flatnonzero(separating)
+    opened = rng.choice(candidates, size=int(round(fraction * candidates.size)), replace=False)
+    out = free.copy()
+    out.ravel()[opened] = True
+    return out
+
+
+def min_plus(a: np.ndarray, b: np.ndarray, block: int | None = None) -> np.ndarray:
+    """The min-plus (tropical) matrix product ``C[i, j] = min_k a[i, k] + b[k, j]``.
+
+    Computed ``block`` rows at a time, so that memory stays at ``block * k * n`` numbers.
+
+    Args:
+        a: shape ``(m, k)``; ``inf`` entries are allowed (no edge).
+        b: shape ``(k, n)``.
+        block: rows of ``a`` processed at once, a positive integer; by default as many as keep
+            the temporary array near ``2**22`` numbers (32 MB).
+
+    Returns:
+        shape ``(m, n)``.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"a and b must be matrices with a.shape[1] == b.shape[0], got "
+                         f"{a.shape} and {b.shape}.")
+    if block is None:
+        block = max(1, 2**22 // max(1, a.shape[1] * b.shape[1]))
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise ValueError(f"block must be a positive integer, got {block!r}.")
+    out = np.empty((a.shape[0], b.shape[1]))
+    for start in range(0, a.shape[0], block):
+        out[start : start + block] = np.min(a[start : start + block, :, None] + b[None], axis=1)
+    return out
+
+
+def grid_path_doubling(
+    cost: np.ndarray, goal: tuple[int, int], rounds: int, return_all: bool = False
+) -> np.ndarray:
+    """Shortest paths to ``goal`` by repeated min-plus squaring (path doubling): a *non-local* net.
+
+    On the ``N`` free cells (finite cost), ``D_1[i, j]`` is ``0`` for ``i = j``, ``c[i]`` for a
+    grid neighbour ``j`` of ``i`` (the cost of leaving ``i``, as in ``grid_value_iteration``)
+    and ``inf`` otherwise. Each round squares it in the min-plus sense,
+    ``D_{2k} = min_plus(D_k, D_k)``, so after ``r`` rounds ``D_{2^r}[i, j]`` is the cheapest
+    walk from ``i`` to ``j`` with at most ``2^r`` steps. Each round is one layer of width ``N^2``
+    whose units take a minimum of ``N`` sums: every unit reads the whole previous layer.
+
+    Args:
+        cost: positive costs, shape ``(H, W)``, ``inf`` for walls.
+        goal: the goal cell ``(row, column)``, a free cell.
+        rounds: the number of squarings ``r``, non-negative.
+        return_all: also return the results after ``0, ..., r - 1`` rounds.
+
+    Returns:
+        the cheapest cost of a walk of at most ``2^r`` steps from each cell to the goal, shape
+        ``(H, W)`` (``inf`` on walls and on cells farther than ``2^r`` steps); with
+        ``return_all``, the results after ``0, ..., r`` rounds, shape ``(r + 1, H, W)``.
+    """
+    cost = np.asarray(cost, dtype=float)
+    if cost.ndim != 2 or np.any(cost <= 0) or np.any(np.isnan(cost)):
+        raise ValueError("cost must be a 2-D array of positive numbers (inf for walls).")
+    if not (0 <= goal[0] < cost.shape[0] and 0 <= goal[1] < cost.shape[1]):
+        raise ValueError(f"goal must be a cell of the {cost.shape} grid, got {goal!r}.")
+    if not np.isfinite(cost[goal]):
+        raise ValueError(f"goal {goal!r} is a wall (infinite cost).")
+    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 0:
+        raise ValueError(f"rounds must be a non-negative integer, got {rounds!r}.")
+    free = np.isfinite(cost)
+    index = np.full(cost.shape, -1)
+    index[free] = np.arange(int(free.sum()))
+    graph = grid_graph(cost).tocoo()  # edge t -> s with weight c[s]: reversed, see grid_graph
+    n = int(free.sum())
+    flat = index.ravel()
+    d = np.full((n, n), np.inf)
+    d[flat[graph.col], flat[graph.row]] = graph.data  # D_1[s, t] = c[s] for neighbours s, t
+    np.fill_diagonal(d, 0.0)
+    g = index[goal]
+
+    def to_grid(column: np.ndarray) -> np.ndarray:
+        out = np.full(cost.shape, np.inf)
+        out[free] = column
+        return out
+
+    results = [to_grid(d[:, g])]
+    for _ in range(rounds):
+        d = min_plus(d, d)
+        results.append(to_grid(d[:, g]))
+    return np.stack(results) if return_all else results[-1]

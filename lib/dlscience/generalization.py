@@ -2,11 +2,12 @@
 
 The double-descent chapter fits linear regressions whose number of features ``p`` sweeps past
 the number of samples ``n``. This module holds the estimators (``min_norm_lstsq``,
-``ridge``), a random-feature map (``random_relu_features``), the asymptotic risk of
-min-norm regression with isotropic Gaussian features (``minnorm_risk_theory``,
-``subset_minnorm_risk_theory``) and the simulation that measures it
-(``subset_regression_curve``), and the risk of
-optimally tuned ridge (``subset_ridge_risk_theory``).
+``ridge``), a random-feature map (``random_relu_features``), the risk of min-norm regression
+with isotropic Gaussian features, exact at finite ``n`` (``subset_minnorm_risk_exact``) and in
+the high-dimensional limit (``minnorm_risk_theory``, ``subset_minnorm_risk_theory``), the
+simulation that measures it (``subset_regression_curve``), the limiting risk of optimally tuned
+ridge (``subset_ridge_risk_theory``), and the width sweep of a random-features network
+(``random_features_curve``).
 
 Conventions: designs ``x`` have shape ``(n, p)`` (one sample per row), responses ``y`` shape
 ``(n,)``. Ridge is parametrized as ``(x.T x / n + lam I)^(-1) x.T y / n``, so that ``lam`` is

@@ -14,7 +14,10 @@ kernel, and the kernel of gradient descent, the empirical NTK ``J(x) . J(x')``, 
 kernel, the NTK. For ReLU both limits are given by the arc-cosine kernels of Cho & Saul (2009);
 :func:`relu_kernels` evaluates them, :func:`empirical_ntk` and :func:`empirical_nngp` measure
 the finite-width kernels of a given network, and :func:`kernel_regression` and
-:func:`kernel_gd_predict` turn a kernel into predictions.
+:func:`kernel_gd_predict` turn a kernel into predictions. :func:`gp_posterior` and
+:func:`readout_ensemble` compare the Bayesian posterior of the NNGP with an ensemble of trained
+networks; :func:`two_layer_ntk`, :func:`linear_cka` and :func:`kernel_alignment` measure how
+much, and how usefully, a network's kernel and features moved during training.
 """
 
 from __future__ import annotations
@@ -181,7 +184,7 @@ class Centered(nn.Module):
 
 
 def fit_centered(centered: Centered, x: torch.Tensor, y: torch.Tensor, *, lr: float,
-                 loss_target: float, max_steps: int) -> History:
+                 loss_target: float | None, max_steps: int) -> History:
     """Full-batch gradient descent on a :class:`Centered` model until its loss reaches a target.
 
     The objective is ``mean((g - y)^2) / (2 alpha^2)`` (Chizat et al. 2019): with it, one step
@@ -194,8 +197,9 @@ def fit_centered(centered: Centered, x: torch.Tensor, y: torch.Tensor, *, lr: fl
         x: training inputs, shape ``(n, d)``.
         y: targets, shape ``(n,)``.
         lr: positive step size.
-        loss_target: stop at the first step whose loss is at most this.
-        max_steps: the most steps allowed.
+        loss_target: stop at the first step whose loss is at most this; ``None`` takes
+            exactly ``max_steps`` steps.
+        max_steps: the most steps allowed (the number of steps when ``loss_target`` is None).
 
     Returns:
         a :class:`dlscience.train.History` with metric ``"loss"`` recorded before every step;
@@ -206,7 +210,7 @@ def fit_centered(centered: Centered, x: torch.Tensor, y: torch.Tensor, *, lr: fl
     """
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}.")
-    if not loss_target > 0:
+    if loss_target is not None and not loss_target > 0:
         raise ValueError(f"loss_target must be positive, got {loss_target!r}.")
     max_steps = _check_positive_int("max_steps", max_steps)
     if y.ndim != 1 or x.shape[0] != y.shape[0]:
@@ -221,10 +225,10 @@ def fit_centered(centered: Centered, x: torch.Tensor, y: torch.Tensor, *, lr: fl
         loss = 0.5 * (residual**2).mean()
         value = float(loss.detach())
         history.record(step, {"loss": value})
-        if value <= loss_target:
-            return history
         if not math.isfinite(value):
             raise RuntimeError(f"training diverged at step {step} (lr={lr!r} too large?).")
+        if (value <= loss_target) if loss_target is not None else step == max_steps:
+            return history
         opt.zero_grad()
         (loss / alpha**2).backward()
         opt.step()
@@ -419,3 +423,167 @@ def fit_slope(x: np.ndarray, y: np.ndarray) -> float:
     if np.any(x <= 0) or np.any(y <= 0):
         raise ValueError("fit_slope needs positive x and y.")
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def two_layer_ntk(model: NTKNet, x: torch.Tensor, masks_from: NTKNet | None = None
+                  ) -> np.ndarray:
+    """Empirical NTK of a two-layer :class:`NTKNet` in closed form, optionally with frozen units.
+
+    For ``f(x) = sqrt(2 / m) sum_r a_r relu(w_r . xb)`` with ``xb = x / sqrt(d)`` the tangent
+    kernel is ``(2 / m) sum_r [relu(w_r . xb) relu(w_r . xb') + a_r^2 (xb . xb') s_r(x) s_r(x')]``
+    with ``s_r(x) = 1{w_r . xb > 0}`` the activation pattern of unit ``r``. With ``masks_from``
+    the patterns ``s_r`` (and the ReLU gates) are those of another network with the same shape,
+    typically the network at initialization: the result is then the kernel the trained network
+    would have if no unit had switched on or off at any input, which separates the smooth part of
+    the kernel's change during training from the part due to switching units.
+
+    Args:
+        model: a two-layer network (``depth == 1``).
+        x: inputs, shape ``(n, d)``.
+        masks_from: a two-layer network of the same shape whose activation patterns to use;
+            ``None`` uses ``model``'s own (then the result equals :func:`empirical_ntk`).
+
+    Returns:
+        the kernel matrix, float64 array of shape ``(n, n)``.
+    """
+    if not isinstance(model, NTKNet) or model.depth != 1:
+        raise ValueError("model must be a two-layer NTKNet (depth 1).")
+    ref = model if masks_from is None else masks_from
+    if not isinstance(ref, NTKNet) or ref.depth != 1 or ref.width != model.width \
+            or ref.in_dim != model.in_dim:
+        raise ValueError("masks_from must be a two-layer NTKNet with the shape of model.")
+    if x.ndim != 2 or x.shape[1] != model.in_dim:
+        raise ValueError(f"x must have shape (n, {model.in_dim}), got {tuple(x.shape)}.")
+    with torch.no_grad():
+        xb = x.double() / math.sqrt(model.in_dim)
+        pre = xb @ model.hidden[0].double().T                        # (n, m)
+        mask = (xb @ ref.hidden[0].double().T > 0).double()          # (n, m)
+        gated = pre * mask
+        a2 = model.readout.double() ** 2
+        theta = gated @ gated.T + (xb @ xb.T) * ((mask * a2) @ mask.T)
+    return (2.0 / model.width * theta).numpy()
+
+
+def linear_cka(a: np.ndarray, b: np.ndarray) -> float:
+    """Linear centered kernel alignment of two representations of the same inputs.
+
+    ``CKA(A, B) = ||B_c^T A_c||_F^2 / (||A_c^T A_c||_F ||B_c^T B_c||_F)`` with ``A_c``, ``B_c`` the
+    column-centered matrices (Kornblith et al. 2019). It is 1 for representations that differ by
+    an orthogonal map and a scale, and invariant to both.
+
+    Args:
+        a: representation, shape ``(n, p)`` (one row per input).
+        b: representation of the same ``n`` inputs, shape ``(n, q)``.
+
+    Returns:
+        a number in ``[0, 1]``.
+    """
+    a, b = _as_2d("a", a), _as_2d("b", b)
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"a and b must have the same number of rows, got {a.shape[0]} and "
+                         f"{b.shape[0]}.")
+    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+    den = np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b)
+    if den == 0:
+        raise ValueError("linear_cka needs representations that are not constant across rows.")
+    return float(np.linalg.norm(b.T @ a) ** 2 / den)
+
+
+def kernel_alignment(k: np.ndarray, y: np.ndarray) -> float:
+    """Kernel-target alignment ``<K, y y^T>_F / (||K||_F ||y y^T||_F) = y^T K y / (||K||_F |y|^2)``.
+
+    (Cristianini et al. 2002.) It measures how much of the kernel's mass lies along the target:
+    1 for ``K`` proportional to ``y y^T``.
+
+    Args:
+        k: kernel matrix, shape ``(n, n)``.
+        y: targets, shape ``(n,)``, not all zero.
+    """
+    k = np.asarray(k, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or k.shape != (len(y), len(y)):
+        raise ValueError(f"k must have shape (n, n) for y of shape (n,), got {k.shape} and "
+                         f"{y.shape}.")
+    if not np.any(y) or not np.any(k):
+        raise ValueError("kernel_alignment needs a non-zero k and y.")
+    return float(y @ k @ y / (np.linalg.norm(k) * (y @ y)))
+
+
+def gp_posterior(k_train: np.ndarray, k_test_train: np.ndarray, k_test_diag: np.ndarray,
+                 y: np.ndarray, noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and variance of a centered Gaussian process at test inputs.
+
+    With prior covariance ``K`` and observations ``y = f(X) + N(0, noise I)``:
+    ``mean = K(test, X) (K + noise I)^(-1) y`` and
+    ``var = K(test, test) - K(test, X) (K + noise I)^(-1) K(X, test)`` (the diagonal only).
+
+    Args:
+        k_train: ``K(X, X)``, shape ``(n, n)``.
+        k_test_train: ``K(test, X)``, shape ``(n_test, n)``.
+        k_test_diag: ``K(x, x)`` at each test input, shape ``(n_test,)``.
+        y: observations, shape ``(n,)``.
+        noise: non-negative observation noise variance (0: noise-free, exact interpolation).
+
+    Returns:
+        ``(mean, var)``, two arrays of shape ``(n_test,)``.
+    """
+    k_train, k_test_train, y = _check_kernel_args(k_train, k_test_train, y)
+    k_test_diag = np.asarray(k_test_diag, dtype=np.float64)
+    if k_test_diag.shape != (k_test_train.shape[0],):
+        raise ValueError(f"k_test_diag must have shape ({k_test_train.shape[0]},), got "
+                         f"{k_test_diag.shape}.")
+    if noise < 0:
+        raise ValueError(f"noise must be non-negative, got {noise!r}.")
+    factor = linalg.cho_factor(k_train + noise * np.eye(len(y)))
+    mean = k_test_train @ linalg.cho_solve(factor, y)
+    var = k_test_diag - np.sum(k_test_train * linalg.cho_solve(factor, k_test_train.T).T, axis=1)
+    return mean, var
+
+
+def readout_ensemble(x_train: np.ndarray, y: np.ndarray, x_test: np.ndarray, width: int,
+                     n_nets: int, rng: np.random.Generator) -> np.ndarray:
+    """Test predictions of two-layer networks whose readout alone was trained to convergence.
+
+    Each network draws its first layer ``W`` (shape ``(width, d)``) and then its readout ``a_0``
+    (shape ``(width,)``) from standard Gaussians, in that order, as :class:`NTKNet` does. With
+    features ``phi(x) = sqrt(2 / m) relu(W x / sqrt(d))`` the model is linear in ``a``, and
+    gradient descent (or flow) on the squared loss started at ``a_0`` converges to the
+    interpolant closest to ``a_0``: ``a = a_0 + Phi^T (Phi Phi^T)^(-1) (y - Phi a_0)``, with
+    ``Phi`` the training features. This function returns that limit, evaluated at ``x_test``,
+    for ``n_nets`` independent networks: an exact sample from the posterior of the Gaussian
+    process with the network's random-features kernel given ``f(X) = y`` (sample-then-optimize).
+
+    Args:
+        x_train: training inputs, shape ``(n, d)``.
+        y: targets, shape ``(n,)``.
+        x_test: test inputs, shape ``(n_test, d)``.
+        width: hidden width ``m``, at least ``n`` (so that the network can interpolate).
+        n_nets: number of independent networks.
+        rng: the NumPy generator to draw from.
+
+    Returns:
+        predictions, shape ``(n_nets, n_test)``.
+    """
+    x_train, x_test = _as_2d("x_train", x_train), _as_2d("x_test", x_test)
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (x_train.shape[0],):
+        raise ValueError(f"y must have shape ({x_train.shape[0]},), got {y.shape}.")
+    if x_test.shape[1] != x_train.shape[1]:
+        raise ValueError(f"x_train and x_test must have the same dimension, got "
+                         f"{x_train.shape[1]} and {x_test.shape[1]}.")
+    width = _check_positive_int("width", width)
+    n_nets = _check_positive_int("n_nets", n_nets)
+    if width < len(y):
+        raise ValueError(f"width must be at least the number of training points {len(y)}, "
+                         f"got {width}.")
+    d = x_train.shape[1]
+    scale = math.sqrt(2.0 / width)
+    out = np.empty((n_nets, x_test.shape[0]))
+    for i in range(n_nets):
+        w = rng.standard_normal((width, d))
+        a0 = rng.standard_normal(width)
+        phi = scale * np.maximum(x_train @ w.T / math.sqrt(d), 0.0)       # (n, m)
+        phi_test = scale * np.maximum(x_test @ w.T / math.sqrt(d), 0.0)   # (n_test, m)
+        a = a0 + phi.T @ linalg.solve(phi @ phi.T, y - phi @ a0, assume_a="pos")
+        out[i] = phi_test @ a
+    return out

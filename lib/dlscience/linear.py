@@ -5,10 +5,12 @@ Everything here is NumPy in float64, full batch, deterministic. It holds
 * gradient descent on least squares and its closed forms (minimum-norm solution, ridge path,
   gradient flow from zero);
 * gradient descent on the logistic loss for separable data and the hard-margin SVM it approaches;
-* gradient descent on a symmetric factorization ``W = U U^T`` for matrix completion;
+* gradient descent on a symmetric factorization ``W = U U^T`` for matrix completion, and the
+  minimum-nuclear-norm completion it is compared with (ADMM, with a certified lower bound);
 * diagonal linear networks ``w = u*u - v*v``, the limit of their gradient flow, and basis pursuit;
 * deep linear networks ``W_N ... W_1`` trained on a target map, the analytic learning curve of a
-  mode (Saxe et al.), and the balancedness matrices ``W_{j+1}^T W_{j+1} - W_j W_j^T``;
+  mode (Saxe et al.), the balancedness matrices ``W_{j+1}^T W_{j+1} - W_j W_j^T``, balanced
+  factorizations and the end-to-end (preconditioned) dynamics of Arora, Cohen and Hazan;
 * a two-layer ReLU network with per-unit rescaling symmetry, for conservation laws.
 
 Conventions: data matrices ``X`` have shape ``(n, d)`` (one example per row); the least-squares
@@ -19,12 +21,14 @@ with labels in ``{-1, +1}``; the deep linear loss is ``(1/2) ||target - W_N ... 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 from scipy.special import expit
 
 __all__ = [
+    "balanced_factors",
     "balancedness",
     "basis_pursuit",
     "completion_gd",
@@ -33,11 +37,13 @@ __all__ = [
     "deep_linear_grads",
     "diagonal_net_gd",
     "diagonal_net_limit",
+    "end_to_end_velocity",
     "gd_least_squares",
     "gradient_flow_least_squares",
     "logistic_gd",
     "max_margin",
     "min_norm_solution",
+    "min_nuclear_norm_completion",
     "nuclear_norm",
     "relu_net_gd",
     "ridge_path",
@@ -269,6 +275,99 @@ def completion_gd(M: np.ndarray, mask: np.ndarray, U0: np.ndarray,
         R = P * (U @ U.transpose(0, 2, 1) - M)
         U = U - lr * 2.0 * (R @ U)
     return U[0] if single else U
+
+
+@dataclass(frozen=True)
+class NuclearCompletion:
+    """The result of ``min_nuclear_norm_completion``.
+
+    Attributes:
+        W: the completion found, shape of ``M`` (positive semi-definite when ``psd``).
+        value: its nuclear norm (its trace when ``psd``).
+        lower_bound: a certified lower bound on the minimum, from weak duality: a matrix ``Y``
+            supported on the observed entries with ``||Y||_2 <= 1`` (with ``lambda_max(Y) <= 1``
+            when ``psd``) gives ``<Y, M> <= ||W'||_*`` for every feasible ``W'``.
+        residual: the largest violation ``max |W - M|`` on the observed entries.
+        iterations: ADMM iterations run.
+    """
+
+    W: np.ndarray
+    value: float
+    lower_bound: float
+    residual: float
+    iterations: int
+
+
+def min_nuclear_norm_completion(M: np.ndarray, mask: np.ndarray, *, psd: bool = False,
+                                rho: float = 1.0, max_iter: int = 20_000, tol: float = 1e-10
+                                ) -> NuclearCompletion:
+    """The minimum-nuclear-norm completion ``argmin ||W||_*`` s.t. ``W_ij = M_ij`` on ``mask``.
+
+    With ``psd=True`` the minimum is over positive semi-definite ``W`` (then ``||W||_* =
+    tr W``), the problem of Gunasekar et al.'s conjecture. Solved by ADMM on the splitting
+    ``W = Z``, with ``W`` carrying the norm (a proximal step: singular value thresholding, or
+    for ``psd`` an eigenvalue shift-and-clip) and ``Z`` the observed entries (a projection).
+    The scaled dual variable is supported on the observed entries and, rescaled to be dual
+    feasible, certifies a lower bound on the minimum, so the result says how close to optimal
+    it is (``value - lower_bound``) whether or not the iteration has converged.
+
+    Args:
+        M: target, shape ``(d1, d2)`` (square and symmetric when ``psd``); only the observed
+            entries are used.
+        mask: boolean array of the shape of ``M``, the observed entries (symmetric when
+            ``psd``).
+        psd: restrict to symmetric positive semi-definite completions.
+        rho: ADMM penalty parameter, positive.
+        max_iter: most iterations.
+        tol: stop when the primal residual ``max |W - Z|`` and the change of ``Z`` (times
+            ``rho``) fall below ``tol`` times ``max(1, max |M_obs|)``.
+
+    Returns:
+        a ``NuclearCompletion``.
+    """
+    M = np.asarray(M, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    if M.ndim != 2:
+        raise ValueError(f"M must be a 2-D array, got shape {M.shape}.")
+    if mask.shape != M.shape:
+        raise ValueError(f"mask must have the shape of M {M.shape}, got {mask.shape}.")
+    if psd and (M.shape[0] != M.shape[1] or not np.allclose(M[mask], M.T[mask])
+                or not np.array_equal(mask, mask.T)):
+        raise ValueError("with psd=True, M must be square and symmetric on a symmetric mask.")
+    rho = _positive_float("rho", rho)
+    max_iter, tol = _positive_int("max_iter", max_iter), _positive_float("tol", tol)
+    target = np.where(mask, M, 0.0)
+    scale = max(1.0, float(np.abs(target).max()))
+
+    def prox(V: np.ndarray) -> np.ndarray:
+        if psd:
+            lam, Q = np.linalg.eigh((V + V.T) / 2)
+            return (Q * np.maximum(lam - 1.0 / rho, 0.0)) @ Q.T
+        u, s, vt = np.linalg.svd(V, full_matrices=False)
+        return (u * np.maximum(s - 1.0 / rho, 0.0)) @ vt
+
+    Z, U = target.copy(), np.zeros_like(target)
+    W = Z
+    k = 0
+    for k in range(1, max_iter + 1):
+        W = prox(Z - U)
+        Z_new = np.where(mask, target, W + U)
+        U = U + W - Z_new
+        change, Z = rho * np.abs(Z_new - Z).max(), Z_new
+        if k % 25 == 0 and np.abs(W - Z).max() < tol * scale and change < tol * scale:
+            break
+    Y = -rho * U                       # zero off the mask by construction
+    if psd:
+        Y = (Y + Y.T) / 2
+        top = float(np.linalg.eigvalsh(Y)[-1])
+        value = float(np.trace(W))
+    else:
+        top = float(np.linalg.norm(Y, 2))
+        value = nuclear_norm(W)
+    Y = Y / max(1.0, top) if top > 0 else Y
+    return NuclearCompletion(W=W, value=value, lower_bound=float(np.sum(Y * target)),
+                             residual=float(np.abs(W - M)[mask].max()) if mask.any() else 0.0,
+                             iterations=k)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,3 +640,79 @@ def relu_net_gd(X: np.ndarray, Y: np.ndarray, W1: np.ndarray, W2: np.ndarray, et
         G1 = ((R @ W2) * (H > 0)).T @ X / n + weight_decay * W1
         W1, W2 = W1 - eta * G1, W2 - eta * G2
     return rec, out, loss
+
+
+# ---------------------------------------------------------------------------------------------
+# End-to-end dynamics of balanced deep linear networks (Arora, Cohen and Hazan 2018)
+# ---------------------------------------------------------------------------------------------
+
+def _psd_power(A: np.ndarray, p: float) -> np.ndarray:
+    """``A^p`` for a symmetric positive semi-definite ``A`` (eigenvalues clipped at 0)."""
+    lam, vec = np.linalg.eigh((A + A.T) / 2)
+    return (vec * np.clip(lam, 0.0, None) ** p) @ vec.T
+
+
+def balanced_factors(product: np.ndarray, depth: int, hidden: int,
+                     rng: np.random.Generator) -> list[np.ndarray]:
+    """Factors ``[W_1, ..., W_N]`` of ``product`` with all balancedness matrices zero.
+
+    With the thin SVD ``product = U diag(s) V^T`` (rank ``r``) and matrices ``R_1 .. R_{N-1}`` of
+    shape ``(hidden, r)`` with random orthonormal columns, the factors are
+    ``W_1 = R_1 S V^T``, ``W_j = R_j S R_{j-1}^T`` and ``W_N = U S R_{N-1}^T`` with
+    ``S = diag(s)^(1/N)``, so that ``W_N ... W_1 = product`` and
+    ``W_{j+1}^T W_{j+1} = W_j W_j^T = R_j S^2 R_j^T`` (the balanced initialization of Arora, Cohen
+    and Hazan 2018).
+
+    Args:
+        product: the end-to-end matrix, shape ``(d_out, d_in)``.
+        depth: number of factors ``N``, at least 1.
+        hidden: width of every hidden layer, at least ``min(d_out, d_in)``.
+        rng: the NumPy generator for the random orthonormal frames.
+
+    Returns:
+        ``[W_1, ..., W_N]`` with ``W_1`` of shape ``(hidden, d_in)`` and ``W_N`` of shape
+        ``(d_out, hidden)`` (a single factor ``[product]`` when ``depth == 1``).
+    """
+    P = np.asarray(product, dtype=np.float64)
+    if P.ndim != 2:
+        raise ValueError(f"product must be a 2-D array, got shape {P.shape}.")
+    depth, hidden = _positive_int("depth", depth), _positive_int("hidden", hidden)
+    if depth == 1:
+        return [P.copy()]
+    r = min(P.shape)
+    if hidden < r:
+        raise ValueError(f"hidden must be at least min(d_out, d_in) = {r}, got {hidden}.")
+    U, s, Vt = np.linalg.svd(P, full_matrices=False)
+    S = np.diag(s ** (1.0 / depth))
+    frames = [np.linalg.qr(rng.normal(size=(hidden, r)))[0] for _ in range(depth - 1)]
+    Ws = [frames[0] @ S @ Vt]
+    for j in range(1, depth - 1):
+        Ws.append(frames[j] @ S @ frames[j - 1].T)
+    Ws.append(U @ S @ frames[-1].T)
+    return Ws
+
+
+def end_to_end_velocity(product: np.ndarray, grad: np.ndarray, depth: int) -> np.ndarray:
+    """The preconditioned gradient of Arora, Cohen and Hazan (2018) for a depth-``N`` network.
+
+    ``sum_{j=1..N} (W W^T)^((j-1)/N) grad (W^T W)^((N-j)/N)`` with ``W = product``: under gradient
+    flow from a balanced initialization the end-to-end matrix moves as ``dW/dt = -`` this, where
+    ``grad`` is the gradient of the loss at ``W``. For ``N = 1`` it is ``grad`` itself.
+
+    Args:
+        product: the end-to-end matrix ``W``, shape ``(d_out, d_in)``.
+        grad: the loss gradient at ``W``, same shape.
+        depth: number of layers ``N``, at least 1.
+
+    Returns:
+        an array with the shape of ``product``.
+    """
+    W = np.asarray(product, dtype=np.float64)
+    G = np.asarray(grad, dtype=np.float64)
+    if W.ndim != 2 or G.shape != W.shape:
+        raise ValueError(f"product must be 2-D and grad of the same shape, got {W.shape} and "
+                         f"{G.shape}.")
+    N = _positive_int("depth", depth)
+    left, right = W @ W.T, W.T @ W
+    return sum(_psd_power(left, (j - 1) / N) @ G @ _psd_power(right, (N - j) / N)
+               for j in range(1, N + 1))

@@ -8,6 +8,7 @@ pass, which the chapter on vanishing gradients compares with measurements.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -328,8 +329,17 @@ def gaussian_expectation(f: Callable[[np.ndarray], np.ndarray], q: float,
         raise ValueError(f"q must be a non-negative variance, got {q!r}.")
     if not isinstance(order, int) or order <= 0:
         raise ValueError(f"order must be a positive integer, got {order!r}.")
-    nodes, weights = np.polynomial.hermite_e.hermegauss(order)
+    nodes, weights = _hermegauss(order)
     return float(np.sum(weights * f(math.sqrt(q) * nodes)) / math.sqrt(2.0 * math.pi))
+
+
+@functools.lru_cache(maxsize=8)
+def _hermegauss(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes and weights (probabilists'), computed once per order."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(order)
+    nodes.setflags(write=False)
+    weights.setflags(write=False)
+    return nodes, weights
 
 
 def _np_activation(activation: str) -> tuple[Callable[[np.ndarray], np.ndarray],
@@ -398,7 +408,8 @@ def variance_fixed_point(activation: str, weight_var: float, bias_var: float,
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}.")
     q = float(q0)
     for _ in range(max_iter):
-        q_next = weight_var * gaussian_expectation(lambda u: phi(u) ** 2, q) + bias_var
+        with np.errstate(over="ignore", invalid="ignore"):
+            q_next = weight_var * gaussian_expectation(lambda u: phi(u) ** 2, q) + bias_var
         if not math.isfinite(q_next):
             break
         if abs(q_next - q) <= tol * max(q_next, q, np.finfo(float).tiny):

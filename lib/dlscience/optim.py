@@ -683,3 +683,303 @@ def fit_power_law(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarr
                          f"{lx.shape} and {ly.shape}.")
     p, logc = np.polyfit(lx, ly, 1)
     return float(p), float(np.exp(logc))
+
+
+# --------------------------------------------------------------------------------------------
+# Beyond strongly convex quadratics: convex problems, a counterexample, averaging
+
+
+@dataclass(frozen=True)
+class NesterovConvex:
+    """Nesterov's accelerated gradient for convex functions, momentum ``(t - 1) / (t + 2)``.
+
+    ``y_t = x_t + beta_t (x_t - x_{t-1})`` and ``x_{t+1} = y_t - lr grad(y_t)`` with
+    ``beta_t = max(t - 1, 0) / (t + 2)`` and ``x_{-1} = x_0``: the form of Nesterov's 1983 method
+    analysed by Su, Boyd and Candes (2016), for which ``f(x_t) - f* <= 2 ||x_0 - x*||^2 /
+    (lr (t + 1)^2)`` when ``f`` is convex and ``1 / lr``-smooth.
+
+    Attributes:
+        lr: step size: a number, a schedule, or an array broadcasting against x.
+    """
+
+    lr: float | np.ndarray | Callable[[int], float]
+
+    def __post_init__(self) -> None:
+        _check_lr(self.lr)
+
+    def init(self, x0: np.ndarray) -> tuple[np.ndarray, ...]:
+        """State ``(x, x_prev)`` with ``x_prev = x0``."""
+        x = np.array(x0, dtype=float)
+        return (x, x.copy())
+
+    def step(self, state: tuple[np.ndarray, ...], grad: Callable[[np.ndarray], np.ndarray],
+             t: int) -> tuple[np.ndarray, ...]:
+        """One step with momentum ``max(t - 1, 0) / (t + 2)``."""
+        x, x_prev = state
+        y = x + (max(t - 1, 0) / (t + 2)) * (x - x_prev)
+        return (y - _lr_at(self.lr, t) * grad(y), x)
+
+
+def worst_case_quadratic(dim: int, L: float = 1.0) -> Quadratic:  # noqa: N803
+    """Nesterov's worst function for first-order methods on ``L``-smooth convex functions.
+
+    ``f(x) = (L / 4) (x^T A x / 2 - x_1)`` with ``A`` the ``dim x dim`` tridiagonal matrix with
+    2 on the diagonal and -1 beside it (Nesterov 2004, Section 2.1.2), written as a
+    ``Quadratic``: Hessian ``(L / 4) A``, minimizer ``x*_i = 1 - i / (dim + 1)`` and eigenvalues
+    ``L sin^2(k pi / (2 (dim + 1)))``, ``k = 1..dim``. The value ``Quadratic.value`` is
+    ``f(x) - f*``. From ``x_0 = 0``, any method whose iterates lie in the span of the gradients
+    seen so far has ``x_t`` supported on the first ``t`` coordinates.
+
+    Args:
+        dim: the dimension, a positive integer.
+        L: the smoothness constant (the largest eigenvalue is just below ``L``).
+
+    Returns:
+        a ``Quadratic`` (not strongly convex in the limit: its smallest eigenvalue is
+        about ``L pi^2 / (4 (dim + 1)^2)``).
+    """
+    dim = _positive_int("dim", dim)
+    L = _positive_float("L", L)  # noqa: N806
+    a = 2.0 * np.eye(dim) - np.eye(dim, k=1) - np.eye(dim, k=-1)
+    k = np.arange(1, dim + 1)
+    eigenvalues = L * np.sin(k * np.pi / (2 * (dim + 1))) ** 2
+    return Quadratic(hessian=0.25 * L * a, minimizer=1.0 - k / (dim + 1),
+                     eigenvalues=np.sort(eigenvalues))
+
+
+@dataclass(frozen=True)
+class LessardCounterexample:
+    """The one-dimensional function of Lessard, Recht and Packard (2016) on which the heavy ball,
+    tuned as for quadratics, does not converge.
+
+    ``f(x) = 25 x^2 / 2`` for ``x < 1``, ``x^2 / 2 + 24 x - 12`` for ``1 <= x < 2`` and
+    ``25 x^2 / 2 - 24 x + 36`` for ``x >= 2``: continuously differentiable, with a gradient
+    that is piecewise linear with slopes 25, 1, 25, hence ``mu = 1``-strongly convex and
+    ``L = 25``-smooth, minimized at ``x* = 0`` with ``f* = 0``. Iterates have shape ``(..., 1)``.
+    """
+
+    L: float = 25.0
+    mu: float = 1.0
+
+    @property
+    def minimizer(self) -> np.ndarray:
+        """``x* = 0``, shape ``(1,)``."""
+        return np.zeros(1)
+
+    def value(self, x: np.ndarray) -> np.ndarray:
+        """``f(x)`` for ``x`` of shape ``(..., 1)``; returns shape ``(...)``."""
+        z = np.asarray(x, dtype=float)[..., 0]
+        return np.where(z < 1, 12.5 * z**2,
+                        np.where(z < 2, 0.5 * z**2 + 24 * z - 12, 12.5 * z**2 - 24 * z + 36))
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        """``f'(x)`` for ``x`` of shape ``(..., 1)``; returns the same shape."""
+        z = np.asarray(x, dtype=float)
+        return np.where(z < 1, 25 * z, np.where(z < 2, z + 24, 25 * z - 24))
+
+    def distance(self, x: np.ndarray) -> np.ndarray:
+        """``|x - x*|`` for ``x`` of shape ``(..., 1)``; returns shape ``(...)``."""
+        return np.abs(np.asarray(x, dtype=float)[..., 0])
+
+
+def power_decay(lr: float, decay_steps: float, power: float) -> Callable[[int], float]:
+    """The schedule ``t -> lr / (1 + t / decay_steps) ** power``.
+
+    ``power = 1`` is ``inverse_time``; ``1/2 < power < 1`` gives the slowly decaying steps of
+    Polyak-Ruppert averaging.
+    """
+    lr = _positive_float("lr", lr)
+    decay_steps = _positive_float("decay_steps", decay_steps)
+    power = _positive_float("power", power)
+    return lambda t: lr / (1.0 + t / decay_steps) ** power
+
+
+@dataclass(frozen=True)
+class Averaged:
+    """Polyak-Ruppert averaging: run ``base`` and report the running mean of its iterates.
+
+    The state is ``(x_bar, *base_state)``, so that ``run`` records the average
+    ``x_bar_t = mean(x_start, ..., x_t)`` of the base iterates from step ``start`` on (before
+    ``start``, the current base iterate). The base optimizer is unchanged by the averaging.
+
+    Attributes:
+        base: any optimizer (``GD`` with a stochastic oracle is SGD).
+        start: the first iterate included in the average, a non-negative integer.
+    """
+
+    base: Optimizer
+    start: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.start, bool) or not isinstance(self.start, (int, np.integer)) \
+                or self.start < 0:
+            raise ValueError(f"start must be a non-negative integer, got {self.start!r}.")
+
+    def init(self, x0: np.ndarray) -> tuple[np.ndarray, ...]:
+        """State ``(x_bar, *base.init(x0))`` with ``x_bar = x0``."""
+        inner = self.base.init(x0)
+        return (np.array(inner[0], copy=True), *inner)
+
+    def step(self, state: tuple[np.ndarray, ...], grad: Callable[[np.ndarray], np.ndarray],
+             t: int) -> tuple[np.ndarray, ...]:
+        """One base step, then the average updated with the new iterate ``x_{t+1}``."""
+        x_bar, *inner = state
+        inner = self.base.step(tuple(inner), grad, t)
+        count = t + 2 - self.start          # iterates x_start..x_{t+1} averaged
+        x_new = inner[0]
+        x_bar = np.array(x_new, copy=True) if count <= 1 else x_bar + (x_new - x_bar) / count
+        return (x_bar, *inner)
+
+
+def sgd_stability_limit(problem: LeastSquares, batch_size: int = 1, tol: float = 1e-10) -> float:
+    """The largest constant step for which the second moment of SGD on least squares converges.
+
+    The second moment ``P = E e e^T`` of the error follows the linear map
+    ``P -> P - lr (H P + P H) + lr^2 ((1/b) M(P) + (1 - 1/b) H P H)`` (see
+    ``sgd_stationary_covariance``); SGD is stable in mean square while its spectral radius is
+    below 1. The limit is found by bisection on ``(0, 2 / L]`` (no step beyond ``2 / L``, the
+    limit of full-batch gradient descent, is stable), as a dense ``d^2 x d^2`` eigenproblem.
+
+    Args:
+        problem: the least-squares problem.
+        batch_size: ``b``, indices drawn with replacement.
+        tol: relative accuracy of the bisection.
+
+    Returns:
+        the stability limit of the step size.
+    """
+    b = _positive_int("batch_size", batch_size)
+    tol = _positive_float("tol", tol)
+    a, d, h = problem.features, problem.dim, problem.hessian
+    basis = np.eye(d * d).reshape(d * d, d, d)
+    first = np.stack([(h @ e + e @ h).ravel() for e in basis], axis=1)
+    second = np.stack([((a.T * np.sum((a @ e) * a, axis=1)) @ a / problem.n / b
+                        + (1 - 1 / b) * h @ e @ h).ravel() for e in basis], axis=1)
+    identity = np.eye(d * d)
+
+    def stable(lr: float) -> bool:
+        return float(np.max(np.abs(np.linalg.eigvals(identity - lr * first
+                                                     + lr**2 * second)))) < 1.0
+
+    lo, hi = 0.0, 2.0 / float(np.linalg.eigvalsh(h)[-1])
+    if stable(hi):
+        return hi
+    while hi - lo > tol * hi:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if stable(mid) else (lo, mid)
+    return lo
+
+
+# --------------------------------------------------------------------------------------------
+# Beyond quadratics: logistic regression (chapter "Gradient descent and conditioning")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-z))`` without overflow."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """Logistic regression ``f(x) = (1/n) sum_i log(1 + exp(-y_i a_i^T x))``, labels ``+-1``.
+
+    ``f`` is convex and ``L``-smooth with ``L = lambda_max(A^T A) / (4 n)`` (the largest
+    curvature, attained where every margin is 0, since the logistic density is at most 1/4),
+    but not strongly convex: its curvature vanishes far from the data. When the classes overlap
+    (no separating hyperplane) and ``A`` has full column rank, it has a unique minimizer
+    ``x*`` at which the Hessian is positive definite. Put a column of ones in ``A`` for an
+    intercept.
+
+    Attributes:
+        features: the rows ``a_i``, shape ``(n, d)``.
+        labels: the ``y_i`` in ``{-1, +1}``, shape ``(n,)``.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        a, y = np.asarray(self.features), np.asarray(self.labels)
+        if a.ndim != 2 or y.shape != (a.shape[0],):
+            raise ValueError(f"features must have shape (n, d) and labels (n,), got "
+                             f"{a.shape} and {y.shape}.")
+        if not np.all(np.abs(y) == 1):
+            raise ValueError("labels must be -1 or +1.")
+
+    @property
+    def n(self) -> int:
+        """Number of examples."""
+        return int(self.features.shape[0])
+
+    @property
+    def dim(self) -> int:
+        """Dimension ``d`` of ``x``."""
+        return int(self.features.shape[1])
+
+    @property
+    def L(self) -> float:  # noqa: N802 (the book's symbol)
+        """The global smoothness constant ``lambda_max(A^T A) / (4 n)``."""
+        return float(np.linalg.eigvalsh(self.features.T @ self.features)[-1]) / (4 * self.n)
+
+    def margins(self, x: np.ndarray) -> np.ndarray:
+        """``y_i a_i^T x`` for ``x`` of shape ``(..., d)``; returns shape ``(..., n)``."""
+        return (np.asarray(x) @ self.features.T) * self.labels
+
+    def loss(self, x: np.ndarray) -> np.ndarray:
+        """``f(x)`` for ``x`` of shape ``(..., d)``; returns shape ``(...)``."""
+        return np.mean(np.logaddexp(0.0, -self.margins(x)), axis=-1)
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        """``-(1/n) sum_i sigmoid(-y_i a_i^T x) y_i a_i`` for ``x`` of shape ``(..., d)``."""
+        weights = -_sigmoid(-self.margins(x)) * self.labels
+        return weights @ self.features / self.n
+
+    def hessian(self, x: np.ndarray) -> np.ndarray:
+        """``(1/n) sum_i s_i (1 - s_i) a_i a_i^T`` with ``s_i = sigmoid(a_i^T x)``, at one ``x``
+        of shape ``(d,)``; returns shape ``(d, d)``."""
+        x = np.asarray(x, dtype=float)
+        if x.shape != (self.dim,):
+            raise ValueError(f"x must have shape ({self.dim},), got {x.shape}.")
+        s = _sigmoid(self.features @ x)
+        return (self.features.T * (s * (1.0 - s))) @ self.features / self.n
+
+    def minimizer(self, tol: float = 1e-12, polish: int = 3, max_iter: int = 100) -> np.ndarray:
+        """The minimizer ``x*``, by Newton's method with backtracking from ``x = 0``.
+
+        Once the Newton decrement ``g^T H^{-1} g`` is below ``tol`` (Newton is then in its
+        quadratic phase), ``polish`` more full Newton steps bring ``x*`` to machine precision.
+
+        Raises:
+            ValueError: if Newton's method has not converged after ``max_iter`` steps (for
+                example when the classes are separable and no minimizer exists).
+        """
+        x = np.zeros(self.dim)
+        for _ in range(_positive_int("max_iter", max_iter)):
+            g, h = self.grad(x), self.hessian(x)
+            step = np.linalg.solve(h, g)
+            decrement = float(g @ step)
+            if decrement < tol:
+                for _ in range(polish):
+                    x = x - np.linalg.solve(self.hessian(x), self.grad(x))
+                return x
+            size, f0 = 1.0, float(self.loss(x))
+            while float(self.loss(x - size * step)) > f0 - 0.25 * size * decrement and size > 1e-10:
+                size *= 0.5
+            x = x - size * step
+        raise ValueError(f"Newton's method did not converge in {max_iter} steps (are the "
+                         "classes separable?).")
+
+
+def standardize(features: np.ndarray) -> np.ndarray:
+    """Centre every column of ``features`` (shape ``(n, d)``) and scale it to unit variance.
+
+    Raises:
+        ValueError: if a column is constant (it cannot be scaled).
+    """
+    a = np.asarray(features, dtype=float)
+    if a.ndim != 2:
+        raise ValueError(f"features must have shape (n, d), got {a.shape}.")
+    std = a.std(axis=0)
+    if np.any(std == 0):
+        raise ValueError("features has a constant column; drop it before standardizing.")
+    return (a - a.mean(axis=0)) / std
