@@ -117,3 +117,10 @@ def test_ledger_round_trips_through_glue(monkeypatch):
     assert c["name"] == "rt" and c["seen"] == [0.2, 0.3] and c["seed_offset"] == 2
     assert c["extra"] == {"theory": 0.26} and c["scale"] == "ci"
     assert from_glue({"claim__rt": text})[0] == json.loads(text)
+
+
+def test_numpy_tolerances_and_apostrophes_record_cleanly():
+    claim("np-tol", np.float64(1.0), expected=np.float64(1.0), rtol=np.float64(0.1),
+          says="the reader's claim, with an apostrophe", exact=True)
+    (c,) = from_glue({"claim__np-tol": repr(recorded()[0].to_json())})
+    assert c["holds"] is True and c["says"].endswith("apostrophe")

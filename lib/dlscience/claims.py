@@ -194,6 +194,7 @@ def claim(name: str, measured: Any, *, says: str, expected: float | None = None,
     for arg, v in (("rtol", rtol), ("atol", atol)):
         if _as_float(v, arg, name) < 0:
             raise ValueError(f"claim({name!r}): {arg} must be >= 0, got {v!r}.")
+    rtol, atol = float(rtol), float(atol)
     if expected is not None:
         if lo is not None or hi is not None:
             raise ValueError(f"claim({name!r}): give either expected= (with rtol/atol) or "
@@ -234,8 +235,8 @@ def claim(name: str, measured: Any, *, says: str, expected: float | None = None,
     except TypeError as err:
         raise TypeError(f"claim({name!r}): extra facts must be JSON-serializable: {err}") from None
 
-    holds = math.isfinite(value) and (b_lo is None or value >= b_lo) and (
-        b_hi is None or value <= b_hi)
+    holds = bool(math.isfinite(value) and (b_lo is None or value >= b_lo)
+                 and (b_hi is None or value <= b_hi))
     record = Claim(name=name, says=says.strip(), measured=value, lo=b_lo, hi=b_hi,
                    expected=exp, rtol=float(rtol), atol=float(atol), seen=seen_t, seeds=seeds,
                    exact=bool(exact), loose_because=loose_because, holds=holds,
