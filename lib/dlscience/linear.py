@@ -28,6 +28,7 @@ from scipy import optimize
 from scipy.special import expit
 
 __all__ = [
+    "NuclearCompletion",
     "balanced_factors",
     "balancedness",
     "basis_pursuit",
