@@ -12,6 +12,7 @@ lies in ``[0, 1]``.
   :func:`radon_partition`.
 * Rademacher complexity: :func:`rademacher_finite`, :func:`rademacher_linear`,
   :func:`rademacher_linear_bound`.
+* The realizable case and stability: :func:`realizable_epsilon`, :func:`ridge_stability_bound`.
 * PAC-Bayes: :func:`kl_bernoulli`, :func:`kl_inverse`, :func:`mcallester_bound`,
   :func:`pac_bayes_kl_bound`, :func:`catoni_bound`, :func:`sample_convergence_bound`,
   :func:`gaussian_kl`, and for stochastic networks :func:`mlp_logits`, :func:`gibbs_errors`;
