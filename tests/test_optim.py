@@ -230,3 +230,71 @@ def test_sgd_stability_limit_against_moment_recursion() -> None:
         assert above.values[-1] > 100 * above.values[1]
     # a larger batch is stable up to a larger step, approaching full-batch GD's 2 / L
     assert optim.sgd_stability_limit(p, 1) < optim.sgd_stability_limit(p, 4)
+
+
+# --- Logistic regression and standardization (chapter "Gradient descent and conditioning") ---
+
+
+def _logistic(seed: int = 0, n: int = 60) -> optim.Logistic:
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 3)) * np.array([1.0, 3.0, 0.5]) + np.array([0.0, 2.0, -1.0])
+    y = np.where(rng.uniform(size=n) < 1 / (1 + np.exp(-(z @ np.array([1.0, -0.5, 2.0])))),
+                 1.0, -1.0)
+    return optim.Logistic(np.c_[np.ones(n), z], y)
+
+
+def test_logistic_gradient_and_hessian_match_autograd() -> None:
+    p = _logistic()
+    a = torch.tensor(p.features)
+    y = torch.tensor(p.labels)
+
+    def loss(x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.softplus(-y * (a @ x)).mean()
+
+    for x in (np.zeros(p.dim), np.array([0.3, -1.0, 0.2, 2.0])):
+        xt = torch.tensor(x, requires_grad=True)
+        np.testing.assert_allclose(p.loss(x), loss(xt).item(), rtol=1e-12)
+        (g,) = torch.autograd.grad(loss(xt), xt)
+        np.testing.assert_allclose(p.grad(x), g.numpy(), rtol=1e-10, atol=1e-14)
+        h = torch.autograd.functional.hessian(loss, torch.tensor(x)).numpy()
+        np.testing.assert_allclose(p.hessian(x), h, rtol=1e-10, atol=1e-14)
+    # batched evaluation, row by row
+    xs = np.random.default_rng(1).normal(size=(2, 3, p.dim))
+    np.testing.assert_allclose(p.grad(xs)[1, 2], p.grad(xs[1, 2]))
+    np.testing.assert_allclose(p.loss(xs)[0, 1], p.loss(xs[0, 1]))
+
+
+def test_logistic_minimizer_and_smoothness() -> None:
+    from scipy.optimize import minimize
+
+    p = _logistic(2, n=200)
+    x_star = p.minimizer()
+    assert np.linalg.norm(p.grad(x_star)) < 1e-14
+    reference = minimize(p.loss, np.zeros(p.dim), jac=p.grad, method="BFGS", tol=1e-12).x
+    np.testing.assert_allclose(x_star, reference, atol=1e-6)
+    # L = lambda_max(A^T A) / (4 n) bounds the Hessian everywhere and is attained at 0
+    assert p.L == pytest.approx(np.linalg.eigvalsh(p.hessian(np.zeros(p.dim)))[-1], rel=1e-12)
+    for x in np.random.default_rng(3).normal(size=(5, p.dim)):
+        assert np.linalg.eigvalsh(p.hessian(x))[-1] <= p.L * (1 + 1e-12)
+
+
+def test_standardize_keeps_the_minimum_loss() -> None:
+    p = _logistic(4, n=150)
+    a = optim.standardize(p.features[:, 1:])
+    np.testing.assert_allclose(a.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(a.std(axis=0), 1, rtol=1e-12)
+    q = optim.Logistic(np.c_[np.ones(p.n), a], p.labels)
+    assert q.loss(q.minimizer()) == pytest.approx(p.loss(p.minimizer()), abs=1e-13)
+
+
+def test_logistic_rejects_bad_inputs() -> None:
+    with pytest.raises(ValueError, match="labels"):
+        optim.Logistic(np.ones((3, 2)), np.array([1.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match="shape"):
+        optim.Logistic(np.ones((3, 2)), np.ones(4))
+    with pytest.raises(ValueError, match="constant column"):
+        optim.standardize(np.ones((4, 2)))
+    separable = optim.Logistic(np.c_[np.ones(4), [-2.0, -1.0, 1.0, 2.0]],
+                               np.array([-1.0, -1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="did not converge"):
+        separable.minimizer(max_iter=30)

@@ -947,7 +947,9 @@ class Logistic:
         """The minimizer ``x*``, by Newton's method with backtracking from ``x = 0``.
 
         Once the Newton decrement ``g^T H^{-1} g`` is below ``tol`` (Newton is then in its
-        quadratic phase), ``polish`` more full Newton steps bring ``x*`` to machine precision.
+        quadratic phase), ``polish`` more full Newton steps bring ``x*`` to machine precision;
+        a last Newton step must then be negligible, which fails when the loss only flattens
+        towards an infimum at infinity (separable classes).
 
         Raises:
             ValueError: if Newton's method has not converged after ``max_iter`` steps (for
@@ -961,13 +963,16 @@ class Logistic:
             if decrement < tol:
                 for _ in range(polish):
                     x = x - np.linalg.solve(self.hessian(x), self.grad(x))
+                last = np.linalg.solve(self.hessian(x), self.grad(x))
+                if np.linalg.norm(last) > 1e-6 * (1.0 + np.linalg.norm(x)):
+                    break  # the loss is flat but Newton still moves: no finite minimizer
                 return x
             size, f0 = 1.0, float(self.loss(x))
             while float(self.loss(x - size * step)) > f0 - 0.25 * size * decrement and size > 1e-10:
                 size *= 0.5
             x = x - size * step
-        raise ValueError(f"Newton's method did not converge in {max_iter} steps (are the "
-                         "classes separable?).")
+        raise ValueError(f"Newton's method did not converge to a finite minimizer in {max_iter} "
+                         "steps (are the classes separable?).")
 
 
 def standardize(features: np.ndarray) -> np.ndarray:
