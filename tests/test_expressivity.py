@@ -97,3 +97,96 @@ def test_bad_inputs_raise():
         ex.random_relu_features(np.zeros(3), 0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="one input"):
         ex.linear_pieces([(np.ones((2, 2)), np.zeros(2))])
+
+
+def test_value_iteration_from_infinity_is_walk_limited_bellman_ford():
+    # Started from +inf, round t holds the cheapest walk to the goal with at most t steps:
+    # compare with a brute-force dynamic program over (cell, steps left) on a small grid.
+    rng = np.random.default_rng(3)
+    cost = rng.uniform(1.0, 2.0, size=(4, 5))
+    cost[1, 1:4] = np.inf
+    goal = (3, 4)
+    h, w = cost.shape
+    best = np.full((h, w), np.inf)
+    best[goal] = 0.0
+    for t in range(1, 12):
+        new = np.full((h, w), np.inf)
+        for r in range(h):
+            for c in range(w):
+                if (r, c) == goal:
+                    new[r, c] = 0.0
+                    continue
+                for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < h and 0 <= cc < w:
+                        new[r, c] = min(new[r, c], cost[r, c] + best[rr, cc])
+        best = new
+        values = ex.grid_value_iteration(cost, goal, t, init=np.inf)
+        np.testing.assert_array_equal(np.isinf(values), np.isinf(best))
+        finite = np.isfinite(best)
+        np.testing.assert_allclose(values[finite], best[finite], rtol=1e-13)
+
+
+def test_min_plus_matches_brute_force():
+    rng = np.random.default_rng(4)
+    a = rng.uniform(0, 5, size=(7, 6))
+    b = rng.uniform(0, 5, size=(6, 9))
+    a[a > 4] = np.inf
+    expected = np.array([[min(a[i, k] + b[k, j] for k in range(6)) for j in range(9)]
+                         for i in range(7)])
+    for block in (None, 1, 3, 100):
+        np.testing.assert_array_equal(ex.min_plus(a, b, block=block), expected)
+
+
+@pytest.mark.parametrize("mud", [False, True])
+def test_path_doubling_matches_dijkstra_and_needs_log2_rounds(mud):
+    rng = np.random.default_rng(5)
+    free = ex.braid(ex.maze(5, rng), 0.3, rng)
+    cost = np.where(free, rng.uniform(1.0, 2.0, free.shape) if mud else 1.0, np.inf)
+    goal = (0, 0)
+    dist = dijkstra(ex.grid_graph(cost), directed=True,
+                    indices=np.ravel_multi_index(goal, cost.shape)).reshape(cost.shape)
+    # h_s, the fewest steps of a cheapest walk, from the walk-limited Bellman-Ford iteration
+    bf = ex.grid_value_iteration(cost, goal, 200, return_all=True, init=np.inf)
+    h = np.argmax(np.isclose(bf, dist, rtol=1e-12, atol=0) & free, axis=0)
+    longest = int(h[free].max())
+    rounds = int(np.ceil(np.log2(longest)))
+    doubled = ex.grid_path_doubling(cost, goal, rounds + 1, return_all=True)
+    assert doubled.shape == (rounds + 2, *cost.shape)
+    # after r rounds: exactly the walk-limited iterate with 2^r steps
+    for r in range(rounds + 2):
+        expected = bf[min(2**r, 200)]
+        np.testing.assert_allclose(doubled[r][free], expected[free], rtol=1e-12)
+        assert np.all(np.isinf(doubled[r][~free]))
+    np.testing.assert_allclose(doubled[rounds][free], dist[free], rtol=1e-12)
+    assert not np.allclose(doubled[rounds - 1][free], dist[free], rtol=1e-12)
+
+
+def test_braid_opens_only_separating_walls():
+    rng = np.random.default_rng(6)
+    free = ex.maze(8, rng)
+    braided = ex.braid(free, 0.25, rng)
+    opened = braided & ~free
+    rows, cols = np.nonzero(opened)
+    assert np.all(rows % 2 != cols % 2)                        # walls between two rooms
+    separating = (~free) & (np.add.outer(np.arange(15), np.arange(15)) % 2 == 1)
+    assert opened.sum() == round(0.25 * separating.sum())
+    assert np.all(braided[free])                               # nothing closed
+    assert np.array_equal(ex.braid(free, 0.0, rng), free)
+
+
+def test_new_functions_reject_bad_inputs():
+    with pytest.raises(ValueError, match="fraction"):
+        ex.braid(ex.maze(3, np.random.default_rng(0)), 1.5, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="square maze"):
+        ex.braid(np.ones((4, 4), dtype=bool), 0.1, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="a.shape"):
+        ex.min_plus(np.zeros((2, 3)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="block"):
+        ex.min_plus(np.zeros((2, 2)), np.zeros((2, 2)), block=0)
+    with pytest.raises(ValueError, match="wall"):
+        ex.grid_path_doubling(np.array([[1.0, np.inf]]), (0, 1), 1)
+    with pytest.raises(ValueError, match="rounds"):
+        ex.grid_path_doubling(np.ones((2, 2)), (0, 0), -1)
+    with pytest.raises(ValueError, match="init"):
+        ex.grid_value_iteration(np.ones((2, 2)), (0, 0), 1, init=-1.0)
