@@ -214,7 +214,7 @@ def hessian_eigenpairs(f: FlatLoss, theta: torch.Tensor, *, k: int = 1, which: s
             (the most negative curvature).
         v0: starting vector, shape ``(P,)`` (e.g. the previous top eigenvector when tracking a
             changing Hessian); ``None`` draws a Gaussian one with ``seed``.
-        tol: relative tolerance, passed to ARPACK and used for the residual test.
+        tol: relative tolerance of the residual test (ARPACK is run with ``tol / 2``).
         max_matvecs: a budget of Hessian-vector products; ARPACK stops after about this many
             (it counts restarts of ``ncv`` products each). Pairs it did not converge are still
             returned, with ``converged`` false.
@@ -254,7 +254,9 @@ def hessian_eigenpairs(f: FlatLoss, theta: torch.Tensor, *, k: int = 1, which: s
 
     op = LinearOperator((dim, dim), matvec=matvec, dtype=np.float64)
     try:
-        values, vectors = eigsh(op, k=k, which=which, v0=v0.double().numpy(), tol=tol,
+        # ARPACK is asked for tol / 2 so that the residual test against tol below, which
+        # recomputes the residual with a fresh product, has a margin for rounding.
+        values, vectors = eigsh(op, k=k, which=which, v0=v0.double().numpy(), tol=tol / 2,
                                 ncv=ncv, maxiter=max(1, max_matvecs // ncv))
     except ArpackNoConvergence as err:  # keep what converged, fill in with nothing
         values, vectors = err.eigenvalues, err.eigenvectors
