@@ -75,6 +75,9 @@ def test_training_record_shapes_and_learning():
     rec = mem.train_recording_examples(x, y, {"val": (x[:50], y[:50])}, width=32, epochs=5,
                                        batch_size=20, lr=0.1, seed=0)
     assert rec.correct.shape == (6, 200) and rec.correct.dtype == bool
+    assert rec.predicted.shape == (6, 200)
+    assert np.array_equal(rec.correct, rec.predicted == y)
+    assert set(np.unique(rec.predicted)) <= {0, 1}
     assert rec.accuracy["val"].shape == (6,) and rec.train_loss.shape == (6,)
     assert rec.train_loss[-1] < rec.train_loss[0] and rec.correct[-1].mean() > 0.9
     with pytest.raises(ValueError, match="evaluate"):

@@ -53,11 +53,15 @@ class ExampleRecord:
         accuracy: for each evaluation set by name (e.g. ``"val"``, ``"test"``), its accuracy
             after each epoch, shape ``(epochs + 1,)``.
         train_loss: ``(epochs + 1,)`` mean cross-entropy on the (given) training labels.
+        predicted: ``(epochs + 1, n)`` integers: the class predicted for example ``i`` after
+            epoch ``e`` (so ``correct == (predicted == given labels)``), e.g. to ask whether a
+            mislabelled example is predicted as its true class.
     """
 
     correct: np.ndarray
     accuracy: dict[str, np.ndarray]
     train_loss: np.ndarray
+    predicted: np.ndarray
 
 
 def flip_labels(y: np.ndarray, fraction: float, num_classes: int,
@@ -133,13 +137,15 @@ def train_recording_examples(x_train: np.ndarray, y_train: np.ndarray,
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     gen = torch.Generator().manual_seed(seed)
     correct: list[np.ndarray] = []
+    predicted: list[np.ndarray] = []
     loss: list[float] = []
     acc: dict[str, list[float]] = {name: [] for name in sets}
 
     def record() -> None:
         with torch.no_grad():
             logits = model(x)
-            correct.append((logits.argmax(1) == y).numpy())
+            predicted.append(logits.argmax(1).numpy())
+            correct.append(predicted[-1] == y.numpy())
             loss.append(float(nn.functional.cross_entropy(logits, y)))
             for name, (xe, ye) in sets.items():
                 acc[name].append(float((model(xe).argmax(1) == ye).float().mean()))
@@ -155,7 +161,7 @@ def train_recording_examples(x_train: np.ndarray, y_train: np.ndarray,
             opt.step()
         record()
     return ExampleRecord(np.array(correct), {k: np.array(v) for k, v in acc.items()},
-                         np.array(loss))
+                         np.array(loss), np.array(predicted))
 
 
 def forgetting_events(correct: np.ndarray) -> np.ndarray:
