@@ -1,7 +1,6 @@
 # Science of Deep Learning: Theory Meets Experiment.
 #   make book    set up .venv, build the HTML book into _build/html (warnings are errors)
 #   make test    set up .venv (and headless Chromium), run the whole test suite, full build included
-#   make pdf     the whole book as one PDF -> _build/pdf/book.pdf
 #   make paper PAGES="book/part1/vanishing-gradients.md"   run pages at the paper scale -> results/
 #   make bench   measure cold, no-change and one-page rebuilds -> benchmarks/results.json
 #   make lock    recompile requirements.txt and requirements-dev.txt from the .in files
@@ -19,7 +18,7 @@ STAMP := $(VENV)/.installed
 BOOK_FLAGS := -W -n --keep-going
 PAGES ?=
 
-.PHONY: book pdf test unit launch-check paper bench lint clean preview browser-deps lock
+.PHONY: book test unit launch-check paper bench lint clean preview browser-deps lock
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.11-3.13 found: install one (Debian 12/Ubuntu 24.04: sudo apt install python3 python3-venv) or pass PYTHON=/path/to/python3.x." >&2; exit 1; }
@@ -36,15 +35,7 @@ book: $(STAMP)
 	@# that fails there is executed again by the build, which then names the failing cell.
 	-$(BIN)/python scripts/execute_parallel.py
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
-	@echo "The book is in $(CURDIR)/_build/html/index.html (# The whole book as one PDF (_build/pdf/book.pdf), printed by the browser tests' Chromium.
-pdf: $(STAMP) browser-deps
-	$(BIN)/python scripts/build_pdf.py
-
-preview: make preview)"
-
-# The whole book as one PDF (_build/pdf/book.pdf), printed by the browser tests' Chromium.
-pdf: $(STAMP) browser-deps
-	$(BIN)/python scripts/build_pdf.py
+	@echo "The book is in $(CURDIR)/_build/html/index.html (preview: make preview)"
 
 preview:
 	$(BIN)/python -m http.server -d _build/html 8000

@@ -219,21 +219,3 @@ def test_a_page_holds_under_another_seed_offset(built_book: Path, tmp_path: Path
     seeded = [n for n, c in base.items() if not c["exact"]]
     assert seeded and all(shifted[n]["measured"] != base[n]["measured"] for n in seeded)
 
-
-@pytest.mark.build
-def test_the_book_prints_as_one_pdf(built_book: Path, tmp_path: Path):
-    """make pdf: every chapter in one PDF, formulas typeset, from the execution cache."""
-    from pypdf import PdfReader
-
-    out = tmp_path / "book.pdf"
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_pdf.py"), "--out",
-                             str(out)], cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    reader = PdfReader(str(out))
-    assert len(reader.pages) > 20 * len(executable_pages()) // 4, len(reader.pages)
-    text = " ".join(p.extract_text() or "" for p in reader.pages)
-    for page in executable_pages():
-        title = (ROOT / f"{page}.md").read_text().split("\n# ", 1)[1].splitlines()[0]
-        assert title.split(":")[0][:30] in text, f"{page}: '{title}' not in the PDF"
-    assert "\\frac" not in text and "$$" not in text, "raw TeX in the PDF"
-

@@ -314,18 +314,7 @@ def _ledger_outdated(app: Sphinx, env: Any, added: set[str], changed: set[str],
     return sorted(getattr(env, "dlscience_ledger_docs", set()) & set(env.found_docs))
 
 
-def _share_html_handlers(app: Sphinx) -> None:
-    """Extensions that register node handlers for the ``html`` builder only (myst-nb's hidden
-    code cells) leave the ``singlehtml`` builder (``make pdf``) unable to write them: share them."""
-    if app.builder.name != "singlehtml":
-        return
-    handlers = app.registry.translation_handlers
-    for node, funcs in handlers.get("html", {}).items():
-        handlers.setdefault("singlehtml", {}).setdefault(node, funcs)
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("builder-inited", _share_html_handlers)
     app.add_css_file("dlscience.css")
     app.add_node(claims_ledger)
     app.add_directive("claims-ledger", ClaimsLedgerDirective)
