@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,30 @@ def built_book() -> Path:
                         f"{result.stdout[-8000:]}\n{result.stderr[-8000:]}")
     assert (HTML / "index.html").exists(), "no built book in _build/html"
     return HTML
+
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    explicit = os.environ.get("CHROMIUM")
+    if explicit:
+        return explicit
+    for name in CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("No Chromium found for the browser tests: install Debian's `chromium` package "
+                "(`make test` does it: apt-get install chromium) or set $CHROMIUM to a binary.")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
 import socketserver
 import threading
 from pathlib import Path
@@ -19,26 +17,9 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
-from conftest import ROOT, executable_pages, toc_files
+from conftest import ROOT, executable_pages, toc_files  # noqa: F401 (browser: conftest)
 
 pytestmark = [pytest.mark.browser, pytest.mark.build]
-
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _chromium() -> str:
-    explicit = os.environ.get("CHROMIUM")
-    if explicit:
-        return explicit
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("No Chromium found for the browser tests: install Debian's `chromium` package "
-                "(`make test` does it: apt-get install chromium) or set $CHROMIUM to a binary.")
-
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
@@ -53,16 +34,6 @@ def site(built_book: Path):
         thread.start()
         yield f"http://127.0.0.1:{server.server_address[1]}"
         server.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -119,15 +119,11 @@ def jupyter_lab(tmp_path_factory):
 
 
 @pytest.mark.browser
-def test_binder_path_opens_a_chapter_as_a_notebook(jupyter_lab: str):
-    from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM_ARGS, _chromium
-
+def test_binder_path_opens_a_chapter_as_a_notebook(jupyter_lab: str, browser):
     doc = "book/part2/gradient-descent"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS,
-                                    headless=True)
-        page = browser.new_page()
+    context = browser.new_context()
+    if True:  # one Playwright session per test run: the browser fixture of conftest.py
+        page = context.new_page()
         outside: list[str] = []
 
         def only_local(route):
@@ -146,6 +142,6 @@ def test_binder_path_opens_a_chapter_as_a_notebook(jupyter_lab: str):
         code = " ".join(page.locator(".jp-NotebookPanel .jp-CodeCell .cm-content")
                         .all_text_contents())
         title = " ".join(page.locator(".jp-NotebookPanel .jp-MarkdownCell").all_text_contents())
-        browser.close()
+        context.close()
     assert "import dlscience" in code, code
     assert "Gradient descent" in title, title
