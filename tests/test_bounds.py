@@ -215,3 +215,43 @@ def test_ridge_stability_bound_by_hand_and_against_replace_one_experiments():
         assert 0 < worst <= bounds.ridge_stability_bound(1.0, 1.0, lam, n)
     with pytest.raises(ValueError, match="lam"):
         bounds.ridge_stability_bound(1.0, 1.0, 0.0, 10)
+
+
+def test_hoeffding_and_union_bound_hand_values():
+    # 2 exp(-2 n eps^2) at n = 100, eps = 0.1 is 2 e^-2; one side e^-2; capped at 1.
+    assert float(bounds.hoeffding_tail(100, 0.1)) == pytest.approx(2 * math.exp(-2), rel=1e-12)
+    assert float(bounds.hoeffding_tail(100, 0.1, two_sided=False)) == pytest.approx(
+        math.exp(-2), rel=1e-12)
+    assert float(bounds.hoeffding_tail(100, 0.0)) == 1.0
+    # sqrt(log(2/0.05) / (2*500)) and sqrt(log(1/0.05) / 1000), written out.
+    assert bounds.hoeffding_epsilon(500, 0.05) == pytest.approx(
+        math.sqrt(math.log(40.0) / 1000.0), rel=1e-12)
+    assert bounds.hoeffding_epsilon(500, 0.05, two_sided=False) == pytest.approx(
+        math.sqrt(math.log(20.0) / 1000.0), rel=1e-12)
+    assert bounds.union_bound_epsilon(200, math.log(1000), 0.01) == pytest.approx(
+        math.sqrt((math.log(1000) + math.log(200)) / 400.0), rel=1e-12)
+
+
+def test_vc_gap_bound_hand_value():
+    # n = 10, d = 2: Pi(10) <= 1 + 10 + 45 = 56 (Sauer);
+    # gap = sqrt(2 log 56 / 10) + sqrt(log 20 / 20).
+    expected = math.sqrt(2 * math.log(56) / 10) + math.sqrt(math.log(20) / 20)
+    assert bounds.vc_gap_bound(10, 2, 0.05) == pytest.approx(expected, rel=1e-12)
+
+
+def test_pac_bayes_bounds_hand_values():
+    emp, kl, n, delta = 0.1, 20.0, 1000, 0.05
+    budget = (kl + math.log(2 * math.sqrt(n) / delta)) / n  # Maurer's log(2 sqrt(n) / delta)
+    assert bounds.mcallester_bound(emp, kl, n, delta) == pytest.approx(
+        emp + math.sqrt(budget / 2), rel=1e-12)
+    p = bounds.pac_bayes_kl_bound(emp, kl, n, delta)
+    assert p > emp
+    assert emp * math.log(emp / p) + (1 - emp) * math.log((1 - emp) / (1 - p)) == pytest.approx(
+        budget, rel=1e-8)  # the kl-bound is the kl-inverse at exactly that budget
+    beta = 2.0
+    catoni = (1 - math.exp(-beta * emp - (kl + math.log(1 / delta)) / n)) / (1 - math.exp(-beta))
+    assert bounds.catoni_bound(emp, kl, n, delta, beta) == pytest.approx(catoni, rel=1e-12)
+    # Langford and Caruana: kl-inverse at log(2/delta)/m.
+    q = bounds.sample_convergence_bound(0.2, 400, 0.01)
+    assert 0.2 * math.log(0.2 / q) + 0.8 * math.log(0.8 / (1 - q)) == pytest.approx(
+        math.log(200) / 400, rel=1e-8)

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 from conftest import ROOT, executable_pages, toc_files  # noqa: F401 (browser: conftest)
+from test_book_setup import _published_notebook_branch
 
 pytestmark = [pytest.mark.browser, pytest.mark.build]
 
@@ -93,7 +94,8 @@ def test_launch_download_and_repository_buttons(page, site, doc):
     binder = [u for u in links if "mybinder.org" in u]
     colab = [u for u in links if "colab.research.google.com" in u]
     assert binder and owner_repo in binder[0] and f"{doc}.md" in binder[0], binder
-    assert colab and owner_repo in colab[0] and colab[0].endswith(f"{doc}.ipynb"), colab
+    assert colab and owner_repo in colab[0], colab
+    assert colab[0].endswith(f"/blob/{_published_notebook_branch()}/{doc}.ipynb"), colab
     assert any(u.rstrip("/") == repo for u in links), "no repository button"
     assert any(u.startswith(repo + "/issues") for u in links), "no issue button"
     assert any(u.endswith(f"_sources/{doc}.ipynb") for u in links), "no notebook download"

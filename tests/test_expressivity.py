@@ -33,6 +33,21 @@ def test_exact_count_agrees_with_fine_grid_on_random_net():
     mid = (grid[1:] + grid[:-1]) / 2
     interp = np.interp(mid, grid, [float(f) for f in fs])
     np.testing.assert_allclose(ex.relu_net(params, mid[:, None])[:, 0], interp, atol=1e-10)
+    # The count, against an independent one: runs of constant activation pattern on a fine
+    # grid, neighbours with equal slope merged (a region thinner than the grid would be missed).
+    fine = np.linspace(-2.0, 2.0, 2**18 + 1)
+    h, pattern = fine[:, None], []
+    for w, b in params[:-1]:
+        pre = h @ w.T + b
+        pattern.append(pre > 0)
+        h = np.maximum(pre, 0.0)
+    pattern = np.concatenate(pattern, axis=1)
+    starts = np.flatnonzero(np.any(pattern[1:] != pattern[:-1], axis=1)) + 1
+    runs = np.split(np.arange(fine.size), starts)
+    out = ex.relu_net(params, fine[:, None])[:, 0]
+    slopes = [(out[r[-1]] - out[r[0]]) / (fine[r[-1]] - fine[r[0]]) for r in runs if r.size > 1]
+    brute = 1 + sum(abs(s - t) > 1e-6 * (1 + abs(s)) for s, t in pairwise(slopes))
+    assert ex.linear_pieces(params, -2.0, 2.0) == brute > 4
 
 
 @pytest.mark.parametrize("m", [1, 4, 12])

@@ -274,3 +274,48 @@ def test_min_nuclear_norm_completion_rejects_bad_input():
         L.min_nuclear_norm_completion(np.ones((2, 3)), np.ones((2, 3), bool), psd=True)
     with pytest.raises(ValueError, match="rho"):
         L.min_nuclear_norm_completion(M, mask, rho=0.0)
+
+
+def test_relu_net_gd_one_step_matches_autograd_and_loss_decreases():
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(30, 3)), rng.normal(size=(30, 2))
+    W1, W2 = rng.normal(size=(6, 3)), 0.5 * rng.normal(size=(2, 6))
+    eta, wd = 0.05, 0.1
+    t1 = torch.tensor(W1, requires_grad=True)
+    t2 = torch.tensor(W2, requires_grad=True)
+    tx, ty = torch.from_numpy(X), torch.from_numpy(Y)
+    obj = (0.5 * ((torch.relu(tx @ t1.T) @ t2.T - ty) ** 2).sum() / 30
+           + 0.5 * wd * ((t1 ** 2).sum() + (t2 ** 2).sum()))
+    obj.backward()
+    with torch.no_grad():
+        n1, n2 = t1 - eta * t1.grad, t2 - eta * t2.grad
+        loss1 = float(0.5 * ((torch.relu(tx @ n1.T) @ n2.T - ty) ** 2).sum() / 30)
+        q1 = ((n1 ** 2).sum(1) - (n2 ** 2).sum(0)).numpy()
+    _, Q, loss = L.relu_net_gd(X, Y, W1, W2, eta, 1, weight_decay=wd, record=[0, 1])
+    assert loss == pytest.approx(loss1, rel=1e-12)
+    assert np.allclose(Q[1], q1, atol=1e-12)
+    assert np.allclose(Q[0], (W1 ** 2).sum(1) - (W2 ** 2).sum(0), atol=1e-12)
+    losses = [L.relu_net_gd(X, Y, W1, W2, 0.05, s)[2] for s in (1, 10, 100)]
+    assert losses[0] > losses[1] > losses[2]
+
+
+def test_completion_gd_one_step_matches_autograd():
+    rng = np.random.default_rng(2)
+    B = rng.normal(size=(5, 2))
+    M = B @ B.T
+    mask = rng.random((5, 5)) < 0.5
+    mask = mask | mask.T
+    U0 = rng.normal(size=(5, 2))
+    tu = torch.tensor(U0, requires_grad=True)
+    P = torch.from_numpy(mask.astype(np.float64))
+    (0.5 * (P * (tu @ tu.T - torch.from_numpy(M)) ** 2).sum()).backward()
+    expected = (tu - 0.01 * tu.grad).detach().numpy()
+    assert np.allclose(L.completion_gd(M, mask, U0, 0.01, 1), expected, atol=1e-12)
+
+
+def test_nuclear_norm_hand_values_beyond_psd():
+    assert L.nuclear_norm(np.diag([3.0, -2.0])) == pytest.approx(5.0)  # trace would give 1
+    A = np.array([[0.0, 2.0], [0.0, 0.0], [1.0, 0.0]])  # singular values 2 and 1
+    assert L.nuclear_norm(A) == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="W must be a 2-D"):
+        L.nuclear_norm(np.ones(3))

@@ -34,7 +34,17 @@ def test_fit_minibatches_and_early_stop_are_deterministic():
                               batch_size=8, seed=3, log_every=5,
                               stop_when=lambda h: h["loss"][-1] < 0.3))
     assert runs[0].metrics == runs[1].metrics
-    assert runs[0].steps[-1] < 40 or runs[0]["loss"][-1] >= 0.3
+    # It stops at the first record below 0.3 (step 5 here), not before and not at the end.
+    losses = list(runs[0]["loss"])
+    assert runs[0].steps == [0, 5]
+    assert losses[-1] < 0.3 and all(v >= 0.3 for v in losses[:-1])
+    # Without the predicate the same run goes on to step 40.
+    torch.manual_seed(1)
+    net = models.MLP([3, 16, 2])
+    full = train.fit(net, x, y, loss_fn=torch.nn.functional.cross_entropy,
+                     optimizer=torch.optim.SGD(net.parameters(), lr=0.5), steps=40,
+                     batch_size=8, seed=3, log_every=5)
+    assert full.steps[-1] == 40 and list(full["loss"])[:2] == losses
 
 
 @pytest.mark.parametrize(

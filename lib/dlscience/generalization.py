@@ -237,7 +237,15 @@ def optimal_ridge_penalty(p: np.ndarray | float, n: int, num_features: int, r2: 
     With effective signal ``r2 p / D`` and noise ``sigma2 + r2 (1 - p / D)`` it is
     ``noise * (p / n) / signal`` in the parametrization of ``ridge``.
     """
+    n = _check_positive_int("n", n)
+    num_features = _check_positive_int("num_features", num_features)
     p = np.asarray(p, dtype=np.float64)
+    if np.any(p < 1) or np.any(p > num_features):
+        raise ValueError(f"p must lie in 1..num_features={num_features}.")
+    if not r2 > 0:
+        raise ValueError(f"r2 must be positive (the signal's squared norm), got {r2!r}.")
+    if not sigma2 >= 0:
+        raise ValueError(f"sigma2 must be non-negative (a noise variance), got {sigma2!r}.")
     signal = r2 * p / num_features
     noise = sigma2 + r2 * (1.0 - p / num_features)
     return noise * (p / n) / signal
