@@ -15,7 +15,6 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-BOOK_FLAGS := -W -n --keep-going
 PAGES ?=
 
 .PHONY: book test unit launch-check paper bench lint clean preview browser-deps lock
@@ -34,15 +33,15 @@ book: $(STAMP)
 	@# Execute changed pages in parallel into the cache first (1.7x faster cold, measured); a page
 	@# that fails there is executed again by the build, which then names the failing cell.
 	-$(BIN)/python scripts/execute_parallel.py
-	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	$(BIN)/python scripts/build_book.py
 	@echo "The book is in $(CURDIR)/_build/html/index.html (preview: make preview)"
 
 preview:
 	$(BIN)/python -m http.server -d _build/html 8000
 
 # Headless Chromium for tests/test_browser.py: Debian's package (GitHub's runners have Chrome).
-browser-deps:
-	@command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || { \
+browser-deps: $(STAMP)
+	@$(BIN)/python scripts/chromium.py >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 

@@ -49,8 +49,10 @@ def _copy_book(dest: Path) -> None:
 
 
 def _build(book: Path) -> tuple[float, str]:
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(book), "-W", "-n",
-           "--keep-going"]
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from book_setup import build_command
+
+    cmd = build_command(book)
     t0 = time.perf_counter()
     result = subprocess.run(cmd, cwd=book, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0

@@ -21,6 +21,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from book_setup import build_command  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "chapters": [{"file": f} for f in new]})
     (scratch / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     if args.all_pages:
-        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(scratch), "-W",
-               "-n", "--keep-going"]
+        cmd = build_command(scratch)
         print("$", " ".join(cmd), flush=True)
         return subprocess.call(cmd, cwd=scratch)
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -58,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                     if str(p.relative_to(ROOT)) not in checked)
     config["execute"]["exclude_patterns"] = others
     (scratch / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(scratch), "-n",
-           "--keep-going"]
+    cmd = build_command(scratch, strict=False)  # warnings judged below, per page
     print("$", " ".join(cmd), flush=True)
     result = subprocess.run(cmd, cwd=scratch, capture_output=True, text=True)
     output = result.stdout + result.stderr

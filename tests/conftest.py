@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import booktoc  # noqa: E402
+import chromium  # noqa: E402  (scripts/chromium.py)
+from book_setup import build_command  # noqa: E402
 
 
 def toc_files() -> list[str]:
@@ -36,8 +38,7 @@ def built_book() -> Path:
         # As `make book`: pages are executed in parallel first; the build then renders from cache
         # (and re-executes any page that failed there, reporting its failing cell).
         subprocess.run([sys.executable, str(ROOT / "scripts" / "execute_parallel.py")], cwd=ROOT)
-        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n",
-               "--keep-going", "--all"]
+        cmd = build_command(ROOT, "--all")
         result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if result.returncode != 0:
             pytest.fail(f"book build failed (exit {result.returncode}):\n"
@@ -46,21 +47,15 @@ def built_book() -> Path:
     return HTML
 
 
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _chromium() -> str:
-    explicit = os.environ.get("CHROMIUM")
-    if explicit:
-        return explicit
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("No Chromium found for the browser tests: install Debian's `chromium` package "
-                "(`make test` does it: apt-get install chromium) or set $CHROMIUM to a binary.")
+    found = chromium.find()
+    if found is None:
+        pytest.fail(f"No Chromium found for the browser tests: {chromium.INSTALL_HINT}.")
+    return found
 
 
 @pytest.fixture(scope="session")

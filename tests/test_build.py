@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from book_setup import BUILD_FLAGS
 from conftest import ROOT, executable_pages, toc_files
 
 PAGE_BUDGET_S = 60.0
@@ -56,7 +57,7 @@ def test_broken_cell_fails_plain_build_and_names_the_page(broken_book: Path):
 
 @pytest.mark.build
 def test_broken_cell_fails_strict_build(broken_book: Path):
-    result = _build(broken_book, "-W", "-n", "--keep-going")
+    result = _build(broken_book, *BUILD_FLAGS)
     assert result.returncode != 0
     assert "broken_page" in result.stdout + result.stderr
 

@@ -37,6 +37,21 @@ from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_BRANCH = "notebooks"
+# How the book is built everywhere (make book, the tests, the benchmark, check_page --all-pages):
+# warnings are errors, references are checked, and every warning is reported before failing.
+BUILD_FLAGS = ("-W", "-n", "--keep-going")
+
+
+def build_command(book: Path, *extra: str, strict: bool = True) -> list[str]:
+    """The ``jupyter-book build`` command line for ``book``, with :data:`BUILD_FLAGS`.
+
+    ``strict=False`` drops ``-W`` (warnings reported, not fatal), for callers that judge the
+    warnings themselves. ``extra`` flags (e.g. ``--all``) are appended.
+    """
+    import sys
+
+    flags = BUILD_FLAGS if strict else tuple(f for f in BUILD_FLAGS if f != "-W")
+    return [str(Path(sys.executable).parent / "jupyter-book"), "build", str(book), *flags, *extra]
 
 
 def lib_hash(root: Path = ROOT) -> str:
