@@ -69,3 +69,16 @@ def test_checks_go_through_the_claims_ledger_and_seeds_through_seeded():
         assert "claim(" in text, f"{page.name} checks no claim"
         if "set_seed(" in text or "seed=" in text:
             assert "seeded(" in text, f"{page.name} sets seeds but never through seeded()"
+
+
+def test_every_page_installs_the_package_from_the_configured_repository(tmp_path):
+    import setup_cell
+
+    assert setup_cell.mismatches() == []
+    # And the check bites: a page pointing elsewhere is found and rewritten.
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.org/a/b/\n")
+    page = tmp_path / "book" / "p.md"
+    page.write_text("```{code-cell} ipython3\n" + setup_cell.expected() + "```\n")
+    assert setup_cell.mismatches(tmp_path) == ["book/p.md"]
+    assert "git+https://example.org/a/b\"" in setup_cell.expected(tmp_path)
