@@ -4,6 +4,7 @@
 #   make paper PAGES="book/part1/vanishing-gradients.md"   run pages at the paper scale -> results/
 #   make bench   measure cold, no-change and one-page rebuilds -> benchmarks/results.json
 #   make lock    recompile requirements.txt and requirements-dev.txt from the .in files
+#   make mutants MUTATE="bounds linear"   mutation testing of lib (all modules by default; hours)
 #   PYTHON=/path/to/python3.x picks the interpreter (3.11.0 to 3.13); by default the first of
 #   python3, python3.13, python3.12, python3.11 that is one of those.
 SHELL := /bin/bash
@@ -17,7 +18,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PAGES ?=
 
-.PHONY: book test unit launch-check paper bench lint clean preview browser-deps lock
+.PHONY: book test unit launch-check paper bench lint clean preview browser-deps lock mutants
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.11-3.13 found: install one (Debian 12/Ubuntu 24.04: sudo apt install python3 python3-venv) or pass PYTHON=/path/to/python3.x." >&2; exit 1; }
@@ -63,6 +64,14 @@ paper: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# Plant small bugs in lib/dlscience one at a time (mutmut) and count those the tests catch; the
+# score per module is printed at the end (scripts/mutants.py score; it fails below 85 %).
+MUTATE ?=
+mutants: $(STAMP)
+	rm -rf mutants
+	$(BIN)/python scripts/mutants.py run --max-children $$(nproc) $(foreach m,$(MUTATE),"dlscience.$(m).*")
+	$(BIN)/python scripts/mutants.py score
 
 # torch's CUDA-only dependencies are left out of the lock: the book installs torch's CPU build.
 CUDA_ONLY := cuda-bindings cuda-pathfinder cuda-toolkit nvidia-cublas nvidia-cuda-cupti \

@@ -1,0 +1,77 @@
+"""Mutation testing of ``lib/dlscience`` with mutmut: ``make mutants`` (outside ``make test``).
+
+    python scripts/mutants.py run [MUTANT NAMES...]     generate mutants and run the tests on them
+    python scripts/mutants.py results                   list the survivors
+    python scripts/mutants.py score                     the killed share per module (a table)
+
+mutmut copies the project into ``mutants/`` and plants one small bug at a time (an operator
+flipped, a constant changed, a call dropped); a mutant is *killed* when some test fails. It only
+knows the ``src/`` and flat layouts, so this wrapper puts ``mutants/lib`` first on the path and
+drops the editable install's ``lib`` before handing over to mutmut. The configuration
+(``[tool.mutmut]`` in ``pyproject.toml``) selects the modules and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _isolate() -> None:
+    lib = (ROOT / "lib").resolve()
+    sys.path[:] = [p for p in sys.path if not p or Path(p).resolve() != lib]
+    mutated = ROOT / "mutants" / "lib"
+    # It must exist before the first import: the path importer caches a missing folder as None.
+    mutated.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(mutated))
+
+
+def score(threshold: float = 0.85) -> int:
+    """Print, per module, the share of checked mutants the tests caught; exit 1 below threshold.
+
+    Caught: killed (a test failed) or timed out (a planted infinite loop). Survived or with no
+    test covering it: not caught. Mutants not run yet (``make mutants MUTATE=...``) are left out.
+    """
+    from mutmut.stats import status_by_exit_code
+
+    rows = []
+    for meta in sorted((ROOT / "mutants" / "lib").rglob("*.py.meta")):
+        codes = json.loads(meta.read_text()).get("exit_code_by_key", {}).values()
+        status = Counter(status_by_exit_code[c] for c in codes)
+        checked = sum(status.values()) - status["not checked"]
+        if checked == 0:
+            continue
+        caught = status["killed"] + status["timeout"] + status["caught by type check"]
+        rows.append((meta.name.removesuffix(".py.meta"), caught, checked, caught / checked))
+    print(f"{'module':<16} {'caught':>7} {'checked':>8} {'score':>7}")
+    for module, caught, checked, share in rows:
+        print(f"{module:<16} {caught:>7} {checked:>8} {share:>7.1%}")
+    return 0 if rows and min(r[3] for r in rows) >= threshold else 1
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    if sys.argv[1:2] == ["score"]:
+        raise SystemExit(score())
+    _isolate()
+    import mutmut.__main__ as mutmut_main
+    from mutmut.mutation import file_mutation
+    from mutmut.utils import format_utils
+
+    plain = format_utils.get_mutant_name
+
+    def get_mutant_name(relative_source_path: Path, mutant_method_name: str) -> str:
+        """mutmut names lib/dlscience/x.py ``lib.dlscience.x``; the import name has no ``lib.``."""
+        parts = Path(relative_source_path).parts
+        if parts[:1] == ("lib",):
+            relative_source_path = Path(*parts[1:])
+        return plain(relative_source_path, mutant_method_name)
+
+    for module in (format_utils, file_mutation, mutmut_main):
+        module.get_mutant_name = get_mutant_name
+    mutmut_main.cli()
