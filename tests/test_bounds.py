@@ -255,3 +255,44 @@ def test_pac_bayes_bounds_hand_values():
     q = bounds.sample_convergence_bound(0.2, 400, 0.01)
     assert 0.2 * math.log(0.2 / q) + 0.8 * math.log(0.8 / (1 - q)) == pytest.approx(
         math.log(200) / 400, rel=1e-8)
+
+
+_VALID = {
+    bounds.hoeffding_tail: dict(n=100, eps=0.1),
+    bounds.hoeffding_epsilon: dict(n=100, delta=0.05),
+    bounds.union_bound_epsilon: dict(n=100, log_class_size=1.0, delta=0.05),
+    bounds.sauer_log_growth: dict(n=10, vc_dim=2),
+    bounds.vc_gap_bound: dict(n=10, vc_dim=2, delta=0.05),
+    bounds.vc_sample_complexity: dict(vc_dim=2, eps=0.1, delta=0.05),
+    bounds.cover_count: dict(m=5, d=2),
+    bounds.kl_inverse: dict(q=0.1, c=0.2),
+    bounds.mcallester_bound: dict(emp_risk=0.1, kl=5.0, n=100, delta=0.05),
+    bounds.pac_bayes_kl_bound: dict(emp_risk=0.1, kl=5.0, n=100, delta=0.05),
+    bounds.catoni_bound: dict(emp_risk=0.1, kl=5.0, n=100, delta=0.05, beta=1.0),
+    bounds.sample_convergence_bound: dict(emp_error=0.1, num_samples=100, delta=0.05),
+    bounds.test_set_bound: dict(errors=3, m=100, delta=0.05),
+    bounds.realizable_epsilon: dict(n=100, log_class_size=1.0, delta=0.05),
+    bounds.ridge_stability_bound: dict(radius=1.0, y_max=1.0, lam=0.1, n=100),
+    bounds.rademacher_finite: dict(outputs=np.ones((2, 5)), num_draws=10),
+    bounds.rademacher_linear: dict(x=np.ones((5, 2)), norm_bound=1.0, num_draws=10),
+    bounds.rademacher_linear_bound: dict(x=np.ones((5, 2)), norm_bound=1.0),
+}
+_BAD = {  # argument -> values a function must refuse, naming the argument
+    "n": [0, -3, 2.5, True], "m": [0, 2.5], "d": [0], "vc_dim": [-1, 1.5],
+    "num_samples": [0], "num_draws": [0], "errors": [-1, 101],
+    "eps": [-0.1], "delta": [0.0, 1.0, 1.5], "log_class_size": [-1.0], "kl": [-0.5],
+    "emp_risk": [-0.1, 1.1], "emp_error": [1.1], "q": [1.2, -0.2], "c": [-1.0],
+    "beta": [0.0, -1.0], "radius": [0.0, float("inf")], "y_max": [-1.0], "lam": [0.0],
+    "norm_bound": [-1.0], "outputs": [np.ones(5)], "x": [np.ones(5)],
+}
+
+
+@pytest.mark.parametrize("fn", list(_VALID), ids=lambda f: f.__name__)
+def test_every_argument_is_validated_and_named(fn):
+    fn(**_VALID[fn])  # the valid call works
+    for name in _VALID[fn]:
+        for bad in _BAD[name]:
+            args = dict(_VALID[fn], **{name: bad})
+            with pytest.raises(ValueError, match=rf"^{name}\b") as err:
+                fn(**args)
+            assert "must" in str(err.value), (fn.__name__, name, str(err.value))
