@@ -71,11 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         lo, hi = min(ms), max(ms)
         r = room(c["lo"], c["hi"], (lo, hi))
         flag = "" if held else "   <-- FAILS at some offset"
+        explained = c.get("loose_because")
         if len(set(ms)) == 1 and len(ms) > 1 and not c.get("exact"):
-            flag += "   <-- same value at every offset: the seed offset does not reach it"
-            bad += 1
+            if explained:  # e.g. an attack that succeeds on every example at every seed
+                flag += "   (same value at every offset; loose_because given)"
+            else:
+                flag += "   <-- same value at every offset: the seed offset does not reach it"
+                bad += 1
         if r is not None and r > LOOSE_ROOM and not c.get("exact"):
-            flag += f"   <-- room {r:.3g} > {LOOSE_ROOM:g}: tighten or give loose_because"
+            flag += (f"   (room {r:.3g}; loose_because given)" if explained else
+                     f"   <-- room {r:.3g} > {LOOSE_ROOM:g}: tighten or give loose_because")
         print(f"{name}: {c['says']}")
         print(f"    bound [{c['lo']}, {c['hi']}]   values {', '.join(f'{m:.6g}' for m in ms)}")
         room_text = "none" if r is None else f"{r:.3g}"
