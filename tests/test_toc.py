@@ -82,3 +82,21 @@ def test_every_page_installs_the_package_from_the_configured_repository(tmp_path
     page.write_text("```{code-cell} ipython3\n" + setup_cell.expected() + "```\n")
     assert setup_cell.mismatches(tmp_path) == ["book/p.md"]
     assert "git+https://example.org/a/b\"" in setup_cell.expected(tmp_path)
+
+
+def test_display_math_opens_its_own_block():
+    """A `$$` right after a line of text is not a math block: markdown reads the lines inside
+    as text, and one starting with `+ ` or `- ` becomes a list item, leaving raw `$$` on the
+    page. Every display block must start after a blank line (or a directive's first line)."""
+    bad = []
+    for page in sorted((ROOT / "book").rglob("*.md")):
+        lines = page.read_text().split("\n")
+        opening = True
+        for i, line in enumerate(lines):
+            if line.strip() != "$$":
+                continue
+            before = lines[i - 1].strip() if i else ""
+            if opening and before and not before.startswith(("```", ":", "$$")):
+                bad.append(f"{page.relative_to(ROOT)}:{i + 1}")
+            opening = not opening
+    assert not bad, f"display math glued to the text above it: {bad}"
