@@ -1,6 +1,7 @@
 # Science of Deep Learning: Theory Meets Experiment.
 #   make book    set up .venv, build the HTML book into _build/html (warnings are errors)
 #   make test    set up .venv (and headless Chromium), run the whole test suite, full build included
+#   make pdf     the whole book as one PDF, printed from the built site -> _build/html/science-of-deep-learning.pdf
 #   make paper PAGES="book/part1/vanishing-gradients.md"   run pages at the paper scale -> results/
 #   make bench   measure cold, no-change and one-page rebuilds -> benchmarks/results.json
 #   make lock    recompile requirements.txt and requirements-dev.txt from the .in files
@@ -18,7 +19,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PAGES ?=
 
-.PHONY: book test unit launch-check paper bench lint clean preview browser-deps lock mutants
+.PHONY: book pdf test unit launch-check paper bench lint clean preview browser-deps lock mutants
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.11-3.13 found: install one (Debian 12/Ubuntu 24.04: sudo apt install python3 python3-venv) or pass PYTHON=/path/to/python3.x." >&2; exit 1; }
@@ -36,6 +37,10 @@ book: $(STAMP)
 	-$(BIN)/python scripts/execute_parallel.py
 	$(BIN)/python scripts/build_book.py
 	@echo "The book is in $(CURDIR)/_build/html/index.html (preview: make preview)"
+
+# The whole book as one PDF, each page printed by the browser tests' Chromium from the built site.
+pdf: book browser-deps
+	$(BIN)/python scripts/build_pdf.py
 
 preview:
 	$(BIN)/python -m http.server -d _build/html 8000

@@ -190,3 +190,36 @@ def test_page_is_accessible_and_math_fits(browser, site, doc):
     assert not clipped, f"{doc}: display math cut off at the column's edge: {clipped}"
     assert not outside, f"{doc}: requests outside the site {outside[:5]}"
     assert not failed, f"{doc}: failed requests {failed}"
+
+
+@pytest.mark.timeout(1200)
+def test_the_book_prints_as_one_pdf(built_book: Path, site, page):
+    """make pdf: every page of the toc in one PDF in the site, typeset, linked from the welcome."""
+    import subprocess
+    import sys
+
+    from pypdf import PdfReader
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_pdf.py"),
+                             "--site", str(built_book)], capture_output=True, text=True,
+                            timeout=1100)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    reader = PdfReader(built_book / "science-of-deep-learning.pdf")
+    bookmarks = [item.title for item in reader.outline]
+    docs = toc_files()
+    assert len(bookmarks) == len(docs), f"{len(bookmarks)} bookmarks for {len(docs)} pages"
+    assert len(reader.pages) >= 10 * len(executable_pages()), f"only {len(reader.pages)} pages"
+    for doc in executable_pages():
+        html = (built_book / f"{doc}.html").read_text()
+        title = html.split("<h1>", 1)[1].split("<", 1)[0].strip()
+        assert any(title in b for b in bookmarks), f"{doc}: chapter '{title}' not in the PDF"
+    text = "".join(reader.pages[i].extract_text() for i in range(0, len(reader.pages), 7))
+    raw = [t for t in ("$$", "\\frac", "\\begin{", "\\mathbb") if t in text]
+    assert not raw, f"raw TeX in the PDF: {raw}"
+    # The welcome page's link reaches the PDF on the served site.
+    page.goto(f"{site}/book/intro.html")
+    href = page.evaluate("() => Array.from(document.querySelectorAll('a'))"
+                         ".map(a => a.href).find(u => u.endsWith('.pdf'))")
+    assert href, "the welcome page has no link to the PDF"
+    response = page.request.get(href)
+    assert response.ok and response.body()[:5] == b"%PDF-", f"{href}: {response.status}"
