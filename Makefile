@@ -8,6 +8,9 @@
 #   make mutants MUTATE="bounds linear"   mutation testing of lib (all modules by default; hours)
 #   PYTHON=/path/to/python3.x picks the interpreter (3.11.0 to 3.13); by default the first of
 #   python3, python3.13, python3.12, python3.11 that is one of those.
+#   TORCH_INDEX=URL takes torch from another index (default: PyTorch's CPU builds, a few hundred MB
+#   instead of several GB of CUDA libraries; e.g. .../whl/cu130 for make paper on a GPU, in a
+#   fresh .venv); TORCH_INDEX= (empty) takes the default index's build.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 SUPPORTED := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))
@@ -17,6 +20,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PAGES ?=
 
 .PHONY: book pdf test unit launch-check paper bench lint clean preview browser-deps lock mutants
@@ -27,6 +31,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "$(PYTHON) cannot create virtual environments: install its venv module (Debian/Ubuntu: sudo apt install python3-venv) or pass another PYTHON=." >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# torch first, from TORCH_INDEX; where that index cannot be reached (an offline mirror), the
+	@# next line takes the pinned torch from the default index instead.
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet --retries 1 --timeout 15 \
+	  --index-url $(TORCH_INDEX) "$$(grep -m1 '^torch==' requirements.txt)" 2>/dev/null \
+	  || echo "$(TORCH_INDEX) not reachable: torch comes from the default index")
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)

@@ -115,6 +115,24 @@ def test_solutions_are_collapsed_and_open_on_click(page, site):
     assert body.is_visible(), "solution did not open on click"
 
 
+@pytest.mark.parametrize("key", ["Enter", " "])
+def test_solutions_open_from_the_keyboard(page, site, key):
+    """A reader without a mouse reaches a solution's toggle with Tab and opens it with a key."""
+    doc = next(d for d in executable_pages()
+               if "{solution-start}" in (ROOT / f"{d}.md").read_text())
+    _open(page, f"{site}/{doc}.html")
+    solution = page.locator("details.solution, div.solution.dropdown").first
+    body = solution.locator(".solution-content, section, p").last
+    assert not body.is_visible(), "solution is open before a key press"
+    toggle = solution.locator("summary, button.toggle-button").first
+    assert toggle.count() == 1, "the solution's toggle is not a focusable button or summary"
+    toggle.focus()
+    assert page.evaluate("() => document.activeElement.matches('summary, button')")
+    page.keyboard.press(key)
+    page.wait_for_timeout(500)
+    assert body.is_visible(), f"solution did not open with {key!r}"
+
+
 def test_search_finds_a_word_from_a_chapter(page, site):
     _open(page, f"{site}/search.html?q=perceptron")
     page.wait_for_selector("#search-results li", timeout=20_000)

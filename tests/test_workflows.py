@@ -72,3 +72,22 @@ def test_claims_are_rebuilt_weekly_under_a_fresh_seed_offset():
     assert "schedule" in triggers
     run = " ".join(s.get("run", "") for s in flow["jobs"]["build"]["steps"])
     assert "BOOK_SEED_OFFSET" in run and "make book" in run
+
+
+def test_torch_comes_from_the_cpu_index_everywhere():
+    """make book, CI and Binder take torch's CPU build from one index, not the CUDA default."""
+    import re
+
+    make = re.search(r"^TORCH_INDEX \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert make, "the Makefile has no TORCH_INDEX default"
+    cpu = make.group(1)
+    assert cpu.endswith("/whl/cpu")
+    for workflow in WORKFLOWS:
+        env = yaml.safe_load(workflow.read_text()).get("env", {})
+        if "PIP_EXTRA_INDEX_URL" in env:
+            assert env["PIP_EXTRA_INDEX_URL"] == cpu, workflow.name
+    assert f"--extra-index-url {cpu}" in (ROOT / "binder" / "requirements.txt").read_text()
+    dry = subprocess.run(["make", "-n", "-B", ".venv/.installed"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60).stdout
+    first = dry.index(f"--index-url {cpu}")
+    assert first < dry.index("-r requirements.txt"), "torch must be installed before the rest"
