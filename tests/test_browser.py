@@ -241,3 +241,28 @@ def test_the_book_prints_as_one_pdf(built_book: Path, site, page):
     assert href, "the welcome page has no link to the PDF"
     response = page.request.get(href)
     assert response.ok and response.body()[:5] == b"%PDF-", f"{href}: {response.status}"
+
+
+@pytest.mark.parametrize("doc", [d for d in toc_files()
+                                 if "$$" in (ROOT / f"{d}.md").read_text()
+                                 or "{math}" in (ROOT / f"{d}.md").read_text()])
+def test_display_math_scrolls_on_a_phone(browser, site, doc):
+    """At a phone's width (390 px) a display equation wider than the column scrolls inside its
+    own box: none reaches past the column's edge, and every overflowing one can be scrolled."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{site}/{doc}.html", wait_until="networkidle")
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                           timeout=20_000)
+    page.evaluate("() => MathJax.startup.promise")
+    bad = page.evaluate("""() => {
+        const article = document.querySelector('article').getBoundingClientRect();
+        return Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+          .filter(m => { const box = m.getBoundingClientRect();
+                         const style = getComputedStyle(m);
+                         const scrolls = ['auto', 'scroll'].includes(style.overflowX);
+                         return box.right > article.right + 1
+                                || (m.scrollWidth > m.clientWidth + 1 && !scrolls); })
+          .map(m => m.textContent.slice(0, 60)); }""")
+    context.close()
+    assert not bad, f"{doc}: display math cut off at 390 px: {bad}"
