@@ -3,6 +3,7 @@
 #   make test    set up .venv (and headless Chromium), run the whole test suite, full build included
 #   make pdf     the whole book as one PDF, printed from the built site -> _build/html/science-of-deep-learning.pdf
 #   make paper PAGES="book/part1/vanishing-gradients.md"   run pages at the paper scale -> results/
+#                (several pages fan out over a Dask LocalCluster; WORKERS=N, or DASK_SCHEDULER_ADDRESS)
 #   make bench   measure cold, no-change and one-page rebuilds -> benchmarks/results.json
 #   make lock    recompile requirements.txt and requirements-dev.txt from the .in files
 #   make mutants MUTATE="bounds linear"   mutation testing of lib (all modules by default; hours)
@@ -73,8 +74,9 @@ unit: $(STAMP)
 launch-check: $(STAMP)
 	$(BIN)/python scripts/launch_check.py
 
+WORKERS ?=
 paper: $(STAMP)
-	$(BIN)/python scripts/run_pages.py --scale paper $(PAGES)
+	$(BIN)/python scripts/run_pages.py --scale paper $(if $(WORKERS),--workers $(WORKERS)) $(PAGES)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
