@@ -27,7 +27,7 @@ def _run(page: Path, scale: str, offset: int, out: Path) -> tuple[int, str]:
     env = dict(os.environ, BOOK_CLAIMS="record")
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "run_pages.py"), "--scale", scale,
-         "--seed-offset", str(offset), "--out", str(out), str(page)],
+         "--seed-offset", str(offset), "--out", str(out), "--force", str(page)],
         cwd=ROOT, env=env, capture_output=True, text=True)
     return result.returncode, result.stdout[-2000:] + result.stderr[-4000:]
 

@@ -22,8 +22,9 @@ failing claim included) or when its kernel dies; it is reported with that cell a
 on; the command exits non-zero if any page failed. Ctrl-C cancels the pages still queued or
 running and closes the cluster.
 
-Resumable: a page whose ``run.json`` says it succeeded, with the same page source and the same
-``lib/`` hash, is skipped (``--force`` reruns it), so a preempted job resumes where it stopped.
+Resumable: a page whose ``run.json`` says it succeeded, with the same page source, the same
+``lib/`` hash and the same claims mode (``$BOOK_CLAIMS``), is skipped (``--force`` reruns it),
+so a preempted job resumes where it stopped.
 With ``--seed-offset K`` (``BOOK_SEED_OFFSET=K``) every seed is shifted and the results go under
 ``<out>/<scale>-seed<K>/``.
 """
@@ -102,7 +103,8 @@ def is_current(page: Path, scale: str, out_root: Path, seed_offset: int, lib: st
     except (OSError, json.JSONDecodeError):
         return False
     return (report.get("ok") is True and report.get("lib_hash") == lib
-            and report.get("source_hash") == source_hash(page.read_text()))
+            and report.get("source_hash") == source_hash(page.read_text())
+            and report.get("claims_mode") == os.environ.get("BOOK_CLAIMS", ""))
 
 
 def execute_page(text: str, rel: str, scale: str, timeout: int, seed_offset: int = 0,
@@ -183,7 +185,8 @@ def execute_page(text: str, rel: str, scale: str, timeout: int, seed_offset: int
     report = {"page": rel + ".md", "scale": scale, "seed_offset": seed_offset, "ok": ok,
               "seconds": round(total, 2), "claims": len(claims), "cells": timings,
               "error": error, "failed_cell": failed_cell, "figures": n_fig, "glued": len(glue),
-              "source_hash": source_hash(text), "lib_hash": lib}
+              "source_hash": source_hash(text), "lib_hash": lib,
+              "claims_mode": os.environ.get("BOOK_CLAIMS", "")}
     files["run.json"] = json.dumps(report, indent=2).encode()
     return files, report
 
