@@ -29,11 +29,7 @@ import torch
 from scipy.optimize import linprog
 from scipy.special import gammaln, logsumexp
 
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
+from dlscience.checks import positive_int as _check_positive_int
 
 
 def _check_nonnegative_int(name: str, value: object) -> int:

@@ -33,6 +33,8 @@ import torch.nn.functional as F
 from scipy import stats
 from torch import Tensor, nn
 
+from dlscience.checks import positive_int as _positive_int
+
 from .models import MLP
 
 __all__ = ["interval_affine", "interval_bounds", "margin_lower_bounds", "certified",
@@ -45,11 +47,6 @@ ABSTAIN = -1
 
 
 # --- argument checks -------------------------------------------------------------------------
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _nonneg_float(name: str, value: object) -> float:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlscience.checks import positive_int as _check_positive_int
+
 
 @dataclass(frozen=True)
 class Split:
@@ -23,12 +25,6 @@ class Split:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _check_fraction(name: str, value: object) -> float:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
+from dlscience.checks import positive_int as _positive_int
+
 __all__ = ["METHODS", "GameSolution", "solve_matrix_game", "duality_gap", "game_with_equilibrium",
            "HedgeRun", "hedge_lr", "hedge_regret_bound", "hedge_self_play", "kl_divergence",
            "bilinear_update_matrix", "bilinear_spectral_radius", "bilinear_trajectory"]
@@ -48,12 +50,6 @@ def _simplex_point(name: str, value: object, size: int) -> np.ndarray:
     if np.any(arr < -1e-12) or np.any(np.abs(arr.sum(axis=-1) - 1) > 1e-9):
         raise ValueError(f"{name} must be a probability vector (non-negative, summing to 1).")
     return arr
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _positive_float(name: str, value: object) -> float:

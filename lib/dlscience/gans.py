@@ -25,17 +25,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from dlscience.checks import positive_int as _positive_int
+
 __all__ = ["gan_value", "optimal_discriminator", "js_divergence", "maximize_pointwise",
            "train_discriminator", "ring_centers", "sample_ring", "mode_coverage", "Coverage",
            "BatchedMLP", "GANConfig", "GANRun", "train_ring_gan"]
 
 Loss = Literal["gan", "wgan-gp"]
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _positive_float(name: str, value: object) -> float:

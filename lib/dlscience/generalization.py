@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlscience.checks import positive_int as _check_positive_int
+
 
 def _as_design(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=np.float64)
@@ -31,12 +33,6 @@ def _as_design(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y must be a 1-D array with x.shape[0] = {x.shape[0]} entries, "
                          f"got shape {y.shape}.")
     return x, y
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def min_norm_lstsq(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ from scipy import linalg
 from torch import nn
 from torch.func import functional_call, jacrev, vmap
 
+from dlscience.checks import positive_int as _check_positive_int
 from dlscience.train import History
 
 
@@ -39,12 +40,6 @@ def _as_2d(name: str, x: np.ndarray) -> np.ndarray:
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{name} must be a non-empty array of shape (n, d), got shape {x.shape}.")
     return x
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def arccos_kernel(x1: np.ndarray, x2: np.ndarray, order: int) -> np.ndarray:

@@ -29,6 +29,8 @@ from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from torch import nn
 from torch.func import functional_call
 
+from dlscience.checks import positive_int as _check_positive_int
+
 FlatLoss = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -39,12 +41,6 @@ def _check_vector(name: str, value: object, dim: int | None = None) -> torch.Ten
     if dim is not None and value.numel() != dim:
         raise ValueError(f"{name} must have {dim} entries, got {value.numel()}.")
     return value
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def flat_parameters(model: nn.Module) -> torch.Tensor:

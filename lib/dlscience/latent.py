@@ -29,18 +29,14 @@ import torch
 from scipy.special import logsumexp
 from torch import nn
 
+from dlscience.checks import positive_int as _positive_int
+
 __all__ = ["GMMFit", "gaussian_log_likelihood", "gmm_log_likelihood", "gmm_em", "PPCA",
            "ppca_mle", "ppca_max_log_likelihood", "LinearVAE", "linear_vae_elbo",
            "linear_vae_posterior_kl", "fit_linear_vae", "quadratic_gradient_variances",
            "gradient_estimates", "VAE"]
 
 LOG_2PI = float(np.log(2 * np.pi))
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _matrix(name: str, x: object) -> np.ndarray:

@@ -27,6 +27,8 @@ import numpy as np
 from scipy import optimize
 from scipy.special import expit
 
+from dlscience.checks import positive_int as _positive_int
+
 __all__ = [
     "NuclearCompletion",
     "balanced_factors",
@@ -50,12 +52,6 @@ __all__ = [
     "ridge_path",
     "saxe_mode",
 ]
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _positive_float(name: str, value: object) -> float:

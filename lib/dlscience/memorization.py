@@ -21,14 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from dlscience.checks import positive_int as _positive_int
+
 __all__ = ["ExampleRecord", "flip_labels", "train_recording_examples", "forgetting_events",
            "first_correct", "unforgettable", "gd_fit_filter", "kernel_gd_fit"]
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _correct_matrix(correct: np.ndarray) -> np.ndarray:

@@ -33,14 +33,10 @@ from typing import Protocol
 
 import numpy as np
 
+from dlscience.checks import positive_int as _positive_int
+
 # --------------------------------------------------------------------------------------------
 # Input checks
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _positive_float(name: str, value: object) -> float:

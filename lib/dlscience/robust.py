@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlscience.checks import positive_int as _check_positive_int
+
 __all__ = ["NORMS", "fgsm", "pgd", "random_perturbation", "accuracy", "robust_accuracy",
            "input_gradient", "perturbation_norm", "linearized_margin"]
 
@@ -44,12 +46,6 @@ def _check_eps(eps: object) -> float:
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0.0 <= float(eps) < inf:
         raise ValueError(f"eps must be a finite non-negative number, got {eps!r}.")
     return float(eps)
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _check_bounds(bounds: object) -> tuple[float, float] | None:

@@ -41,6 +41,8 @@ from scipy.optimize import minimize, nnls
 from scipy.special import expit, log_expit
 from scipy.stats import norm
 
+from dlscience.checks import positive_int as _positive_int
+
 __all__ = ["NUM_GROUPS", "METHODS", "SpuriousProblem", "GroupData", "LinearFit", "group_counts",
            "sample_groups", "group_accuracy", "worst_group_accuracy", "linear_group_accuracy",
            "population_erm_weights", "population_logistic_fit", "eg_update", "group_losses",
@@ -52,12 +54,6 @@ NUM_GROUPS = 4
 #: The training objectives of :func:`train_linear`.
 METHODS: tuple[str, ...] = ("erm", "reweight", "dro")
 Method = Literal["erm", "reweight", "dro"]
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _nonnegative_int(name: str, value: object) -> int:
