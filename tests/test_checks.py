@@ -6,7 +6,6 @@ import re
 
 import numpy as np
 import pytest
-
 from dlscience import checks
 
 
@@ -18,7 +17,8 @@ def test_positive_int_accepts_integers_and_returns_plain_ints(value):
 
 @pytest.mark.parametrize("value", [0, -1, 2.0, True, "3", None, np.float64(2.0)])
 def test_positive_int_rejects_with_the_name_and_the_value(value):
-    with pytest.raises(ValueError, match="^" + re.escape(f"steps must be a positive integer, got {value!r}.") + "$"):
+    message = re.escape(f"steps must be a positive integer, got {value!r}.")
+    with pytest.raises(ValueError, match=f"^{message}$"):
         checks.positive_int("steps", value)
 
 
