@@ -1,0 +1,265 @@
+"""Tic-tac-toe search and self-play, against known counts, hand positions and brute force."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+from dlscience import boardgames as bg
+
+X, O, _ = 1, -1, 0  # noqa: E741 (the players' marks, as on the board)
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return bg.game_graph()
+
+
+@pytest.fixture(scope="module")
+def values(graph):
+    return bg.solve(graph)
+
+
+def _tree_fns(graph):
+    return (lambda i: graph.children[i], lambda i: graph.outcome[i],
+            lambda i: graph.player[i] == 1)
+
+
+def test_winner_detects_every_line_and_nothing_else():
+    for line in bg.LINES:
+        for mark in (X, O):
+            board = [0] * 9
+            for sq in line:
+                board[sq] = mark
+            # pad the other player so the mark counts are legal, without a line of its own
+            free = [sq for sq in range(9) if sq not in line]
+            for others in itertools.combinations(free, 3 if mark == O else 2):
+                if not any(set(ln) <= set(others) for ln in bg.LINES):
+                    break
+            for sq in others:
+                board[sq] = -mark
+            assert bg.winner(board) == mark
+    assert bg.winner(bg.EMPTY) == 0
+    # a full board with no line: X O X / X O O / O X X
+    assert bg.winner((X, O, X, X, O, O, O, X, X)) == 0
+
+
+def test_legal_moves_to_move_and_play():
+    board = (X, _, _, _, O, _, _, _, _)
+    assert bg.to_move(board) == X
+    assert bg.legal_moves(board) == [1, 2, 3, 5, 6, 7, 8]
+    after = bg.play(board, 8)
+    assert after == (X, _, _, _, O, _, _, _, X)
+    assert bg.to_move(after) == O
+    won = (X, X, X, O, O, _, _, _, _)
+    assert bg.legal_moves(won) == []
+    with pytest.raises(ValueError, match="square"):
+        bg.play(board, 4)          # occupied
+    with pytest.raises(ValueError, match="square"):
+        bg.play(won, 5)            # game over
+    with pytest.raises(ValueError, match="board"):
+        bg.winner((X, X, X, _, _, _, _, _, _))   # three X, no O
+    with pytest.raises(ValueError, match="board"):
+        bg.winner((2,) * 9)
+    with pytest.raises(ValueError, match="board"):
+        bg.winner((0,) * 8)
+
+
+def test_counts_match_the_known_values(graph):
+    assert len(graph) == 5478
+    assert sum(graph.terminal) == 958
+    assert bg.count_games(graph) == {1: 131184, -1: 77904, 0: 46080}
+    assert graph.boards[0] == bg.EMPTY
+
+
+def test_count_games_by_brute_force_enumeration():
+    def games(board):
+        moves = bg.legal_moves(board)
+        if not moves:
+            return 1
+        return sum(games(bg.play(board, m)) for m in moves)
+
+    start = (X, O, _, _, X, _, _, _, _)  # O to move, 6 empty squares
+    g = bg.game_graph()
+    counts = {1: 0, -1: 0, 0: 0}
+    # paths from `start` only: count games in the sub-graph by the same DP, restricted
+    paths = {g.index[start]: 1}
+    for i in range(g.index[start], len(g)):
+        for c in g.children[i]:
+            if i in paths:
+                paths[c] = paths.get(c, 0) + paths[i]
+    for i, n in paths.items():
+        if g.terminal[i]:
+            counts[g.outcome[i]] += n
+    assert sum(counts.values()) == games(start)
+
+
+def test_minimax_values_of_hand_positions(graph, values):
+    assert values[0] == 0                                  # tic-tac-toe is a draw
+    # X to move with two in a row: wins at once.
+    assert values[graph.index[(X, X, _, O, O, _, _, _, _)]] == 1
+    # X (0, 4) to move against O (3, 8): X plays 2 and threatens both 1 and 6, a fork.
+    fork = (X, _, _, O, X, _, _, _, O)
+    assert bg.to_move(fork) == X
+    assert values[graph.index[fork]] == 1                  # X plays 2 (threats 1 and 6)
+    # corner opening answered by an edge loses for O.
+    assert values[graph.index[(X, O, _, _, _, _, _, _, _)]] == 1
+    # corner opening answered by the center is a draw.
+    assert values[graph.index[(X, _, _, _, O, _, _, _, _)]] == 0
+
+
+def test_plain_minimax_visits_the_whole_tree(graph):
+    kids, payoff, maxing = _tree_fns(graph)
+    res = bg.minimax(0, kids, payoff, maxing)
+    assert (res.value, res.nodes, res.leaves) == (0, 549946, 255168)
+
+
+def test_alphabeta_equals_minimax_on_random_positions(graph, values):
+    kids, payoff, maxing = _tree_fns(graph)
+    rng = random.Random(0)
+    for i in rng.sample(range(len(graph)), 300):
+        ab = bg.alphabeta(i, kids, payoff, maxing)
+        mm = bg.minimax(i, kids, payoff, maxing)
+        assert ab.value == mm.value == values[i]
+        assert ab.nodes <= mm.nodes
+
+
+def test_alphabeta_window_property_on_random_trees():
+    rng = random.Random(1)
+    for _ in range(50):
+        b, d = rng.randint(2, 4), rng.randint(1, 4)
+        leaf = {p: rng.gauss(0, 1) for p in itertools.product(range(b), repeat=d)}
+
+        def kids(p, b=b, d=d):
+            return [] if len(p) == d else [p + (j,) for j in range(b)]
+
+        def pay(p, leaf=leaf):
+            return leaf[p]
+
+        def maxing(p):
+            return len(p) % 2 == 0
+
+        v = bg.minimax((), kids, pay, maxing).value
+        for a, bb in [(-1.0, 1.0), (v - 0.1, v + 0.1), (v + 0.05, v + 1), (v - 1, v - 0.05)]:
+            got = bg.alphabeta((), kids, pay, maxing, a, bb).value
+            if a < v < bb:
+                assert got == v
+            elif v <= a:
+                assert got <= a
+            else:
+                assert got >= bb
+
+
+def test_knuth_moore_count_with_perfect_ordering():
+    rng = random.Random(2)
+    b, d = 3, 5
+    leaf = {p: rng.random() for p in itertools.product(range(b), repeat=d)}
+    value: dict = dict(leaf)
+    for depth in range(d - 1, -1, -1):
+        for p in itertools.product(range(b), repeat=depth):
+            vals = [value[p + (j,)] for j in range(b)]
+            value[p] = max(vals) if depth % 2 == 0 else min(vals)
+
+    def kids(p):
+        if len(p) == d:
+            return []
+        sign = 1 if len(p) % 2 == 0 else -1
+        return sorted((p + (j,) for j in range(b)), key=lambda q: -sign * value[q])
+
+    res = bg.alphabeta((), kids, leaf.__getitem__, lambda p: len(p) % 2 == 0)
+    assert res.value == value[()]
+    assert res.leaves == b ** 3 + b ** 2 - 1
+
+
+def test_mcts_finds_mate_in_one_and_blocks(graph, values):
+    # X to move: X X . / O O . / . . . -> X must play square 2.
+    pos = graph.index[(X, X, _, O, O, _, _, _, _)]
+    for seed in range(5):
+        child = bg.mcts_move(graph, pos, 300, seed)
+        assert graph.boards[child][2] == X
+    # O to move: X X . / . O . / . . . -> O must block at 2.
+    pos = graph.index[(X, X, _, _, O, _, _, _, _)]
+    for seed in range(5):
+        child = bg.mcts_move(graph, pos, 500, seed)
+        assert values[child] == values[pos]
+
+
+def test_mcts_is_reproducible_and_validates(graph):
+    assert bg.mcts_move(graph, 0, 50, 3) == bg.mcts_move(graph, 0, 50, 3)
+    terminal = next(i for i in range(len(graph)) if graph.terminal[i])
+    with pytest.raises(ValueError, match="terminal"):
+        bg.mcts_move(graph, terminal, 10, 0)
+    with pytest.raises(ValueError, match="playouts"):
+        bg.mcts_move(graph, 0, 0, 0)
+    with pytest.raises(ValueError, match="position"):
+        bg.mcts_move(graph, len(graph), 10, 0)
+    with pytest.raises(ValueError, match="rng"):
+        bg.mcts_move(graph, 0, 10, -1)
+    with pytest.raises(ValueError, match="exploration"):
+        bg.mcts_move(graph, 0, 10, 0, exploration=-1.0)
+
+
+def test_td_update_by_hand():
+    v = [0.0, 0.5, 1.0]
+    delta = bg.td_update(v, 1, 2, alpha=0.2)
+    assert delta == pytest.approx(0.5)
+    assert v == pytest.approx([0.0, 0.6, 1.0])
+    with pytest.raises(ValueError, match="alpha"):
+        bg.td_update(v, 1, 2, alpha=0.0)
+
+
+def test_td_self_play_one_greedy_episode_by_hand(graph):
+    # epsilon = 0 and a table where X's best first move is fixed: the episode is deterministic
+    # up to ties, and only positions X or O moved from (after the first move) are updated.
+    table = [float(o) if t else 0.0 for o, t in zip(graph.outcome, graph.terminal)]
+    before = list(table)
+    out = bg.td_self_play(graph, 1, 0, alpha=0.5, epsilon=0.0, values=table)
+    assert out is table
+    changed = [i for i in range(len(graph)) if out[i] != before[i]]
+    # with every non-terminal value 0, the only non-zero TD errors come from moves into a
+    # terminal position; each changes its predecessor by alpha * result
+    for i in changed:
+        assert not graph.terminal[i]
+        assert abs(out[i]) == pytest.approx(0.5)
+    assert out[0] == 0.0                       # the empty board is never updated
+
+
+def test_self_play_learns_a_never_losing_player(graph, values):
+    table = bg.td_self_play(graph, 40_000, random.Random(7), alpha=0.5, epsilon=0.1)
+    player = bg.greedy_policy(graph, table)
+    for side in (1, -1):
+        assert bg.lines_against(graph, player, side, "all", values).losses == 0
+        assert bg.lines_against(graph, player, side, "optimal", values).losses == 0
+
+
+def test_lines_against_and_outcomes_for_known_players(graph, values):
+    perfect = bg.greedy_policy(graph, values)
+    for side in (1, -1):
+        assert bg.lines_against(graph, perfect, side, "all", values).losses == 0
+    # a player that always marks the lowest empty square loses to perfect play as X
+    lowest = bg.greedy_policy(graph, [0.0] * len(graph))
+    assert bg.lines_against(graph, lowest, 1, "optimal", values).losses > 0
+    rr = bg.outcome_probabilities(graph, None, None)
+    assert sum(rr.values()) == pytest.approx(1.0)
+    # random vs random: X wins 737/1260, O 363/1260, draws 160/1260
+    assert rr[1] == pytest.approx(737 / 1260)
+    assert rr[-1] == pytest.approx(363 / 1260)
+    assert rr[0] == pytest.approx(160 / 1260)
+    with pytest.raises(ValueError, match="side"):
+        bg.lines_against(graph, perfect, 0)
+    with pytest.raises(ValueError, match="replies"):
+        bg.lines_against(graph, perfect, 1, "some")
+
+
+def test_td_self_play_validates_arguments(graph):
+    with pytest.raises(ValueError, match="episodes"):
+        bg.td_self_play(graph, 0, 0)
+    with pytest.raises(ValueError, match="epsilon"):
+        bg.td_self_play(graph, 1, 0, epsilon=1.5)
+    with pytest.raises(ValueError, match="values"):
+        bg.td_self_play(graph, 1, 0, values=[0.0])
+    with pytest.raises(TypeError, match="graph"):
+        bg.td_self_play("board", 1, 0)
+    with pytest.raises(ValueError, match="alpha"):
+        bg.alphabeta(0, lambda i: [], lambda i: 0, lambda i: True, alpha=1.0, beta=0.0)
