@@ -1,0 +1,286 @@
+"""Tests of dlscience.attribution: against Captum 0.9 on the same model, autograd, SciPy, and by
+hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
+from dlscience import attribution as at
+from dlscience.models import MLP
+from scipy.stats import spearmanr
+from torch import nn
+
+CAPTUM_RULE = {"left": "riemann_left", "right": "riemann_right", "midpoint": "riemann_middle",
+               "gausslegendre": "gausslegendre"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one thread avoids oversubscribing a busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _mlp(activation: str, seed: int, dtype: torch.dtype = torch.float32) -> nn.Module:
+    torch.manual_seed(seed)
+    return MLP([6, 16, 16, 4], activation=activation, bias_std=0.3).to(dtype).eval()
+
+
+def _inputs(seed: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, ...]:
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(5, 6, generator=gen, dtype=dtype)
+    base = 0.3 * torch.randn(5, 6, generator=gen, dtype=dtype)
+    target = torch.tensor([0, 1, 2, 3, 1])
+    return x, base, target
+
+
+@pytest.mark.parametrize("rule", sorted(CAPTUM_RULE))
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_integrated_gradients_equals_captum(rule, activation):
+    model = _mlp(activation, 0)
+    x, base, target = _inputs(1)
+    ours = at.integrated_gradients(model, x, target, baseline=base, steps=37, rule=rule)
+    theirs = IntegratedGradients(model).attribute(x, baselines=base, target=target, n_steps=37,
+                                                  method=CAPTUM_RULE[rule])
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_captum_trapezoid_is_ours_times_n_minus_1_over_n():
+    """Captum's riemann_trapezoid weights sum to (n-1)/n, not 1 (see quadrature's note)."""
+    model = _mlp("tanh", 2, torch.float64)
+    x, base, target = _inputs(3, torch.float64)
+    n = 20
+    ours = at.integrated_gradients(model, x, target, baseline=base, steps=n, rule="trapezoid")
+    theirs = IntegratedGradients(model).attribute(x, baselines=base, target=target, n_steps=n,
+                                                  method="riemann_trapezoid")
+    torch.testing.assert_close(theirs, ours * (n - 1) / n, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("rule", at.RULES)
+def test_quadrature_weights_and_exactness(rule):
+    alphas, weights = at.quadrature(rule, 8)
+    assert alphas.shape == weights.shape == (8,)
+    assert weights.sum() == pytest.approx(1.0, abs=1e-14)
+    assert alphas.min() >= 0 and alphas.max() <= 1
+    exact_degree = {"left": 0, "right": 0, "midpoint": 1, "trapezoid": 1, "gausslegendre": 15}
+    for deg in range(exact_degree[rule] + 1):
+        assert (weights * alphas ** deg).sum() == pytest.approx(1 / (deg + 1), abs=1e-13)
+    if rule != "gausslegendre":    # not exact one degree higher
+        deg = exact_degree[rule] + 1
+        assert abs((weights * alphas ** deg).sum() - 1 / (deg + 1)) > 1e-4
+
+
+def test_trapezoid_and_midpoint_error_rates_on_a_smooth_integrand():
+    """Error of int_0^1 e^a da: (e - 1) h^2 / 12 + O(h^4) (trapezoid), half of it (midpoint)."""
+    exact = np.e - 1
+    for n in (17, 33, 65):
+        a, w = at.quadrature("trapezoid", n)
+        h = 1 / (n - 1)
+        assert (w * np.exp(a)).sum() - exact == pytest.approx((np.e - 1) * h ** 2 / 12, rel=1e-2)
+        a, w = at.quadrature("midpoint", n)
+        assert exact - (w * np.exp(a)).sum() == pytest.approx((np.e - 1) / n ** 2 / 24, rel=1e-2)
+
+
+def test_completeness_on_a_smooth_mlp():
+    model = _mlp("tanh", 4, torch.float64)
+    x, base, target = _inputs(5, torch.float64)
+    with torch.no_grad():
+        delta_f = (model(x) - model(base)).gather(1, target[:, None]).squeeze(1)
+    ig = at.integrated_gradients(model, x, target, baseline=base, steps=40, rule="gausslegendre")
+    torch.testing.assert_close(ig.sum(dim=1), delta_f, rtol=1e-10, atol=1e-12)
+    # the integrand's quadrature is the sum of the attributions, rule by rule
+    for rule in ("trapezoid", "midpoint"):
+        alphas, weights = at.quadrature(rule, 9)
+        g = at.path_integrand(model, x, target, alphas, baseline=base)
+        ig = at.integrated_gradients(model, x, target, baseline=base, steps=9, rule=rule)
+        torch.testing.assert_close(g @ torch.as_tensor(weights), ig.sum(dim=1))
+
+
+def test_completeness_on_a_relu_mlp_within_the_bounded_variation_bound():
+    model = _mlp("relu", 6, torch.float64)
+    x, base, target = _inputs(7, torch.float64)
+    with torch.no_grad():
+        delta_f = (model(x) - model(base)).gather(1, target[:, None]).squeeze(1)
+    fine = at.path_integrand(model, x, target, np.linspace(0, 1, 20001), baseline=base)
+    variation = (fine[:, 1:] - fine[:, :-1]).abs().sum(dim=1)
+    for n in (5, 17, 65):
+        ig = at.integrated_gradients(model, x, target, baseline=base, steps=n, rule="trapezoid")
+        err = (ig.sum(dim=1) - delta_f).abs()
+        assert torch.all(err <= variation / (2 * (n - 1)) + 1e-12)
+    ig = at.integrated_gradients(model, x, target, baseline=base, steps=4001)
+    torch.testing.assert_close(ig.sum(dim=1), delta_f, rtol=1e-3, atol=1e-3)
+
+
+def test_relu_integrand_is_piecewise_constant():
+    """Along a line, the gradient of a ReLU net's logit takes finitely many values."""
+    model = _mlp("relu", 8, torch.float64)
+    x, base, target = _inputs(9, torch.float64)
+    g = at.path_integrand(model, x[:1], target[:1], np.linspace(0, 1, 2001), baseline=base[:1])
+    jumps = int(((g[0, 1:] - g[0, :-1]).abs() > 1e-9).sum())
+    assert 0 < jumps < 60       # at most a few dozen kinks among 2000 grid cells
+
+
+@pytest.mark.parametrize("rule", at.RULES)
+def test_ig_equals_gradient_times_input_on_a_linear_model(rule):
+    torch.manual_seed(10)
+    model = nn.Linear(6, 4).double()
+    x, _, target = _inputs(11, torch.float64)
+    ig = at.integrated_gradients(model, x, target, steps=5, rule=rule)
+    torch.testing.assert_close(ig, at.gradient_x_input(model, x, target), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(ig, x * model.weight[target].detach(), rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_equals_autograd_and_captum_saliency():
+    model = _mlp("tanh", 12, torch.float64)
+    x, _, target = _inputs(13, torch.float64)
+    ours = at.gradient(model, x, target)
+    for i in range(len(x)):
+        jac = torch.autograd.functional.jacobian(lambda v: model(v[None])[0], x[i])
+        torch.testing.assert_close(ours[i], jac[target[i]])
+    theirs = Saliency(model).attribute(x.clone().requires_grad_(True), target=target, abs=False)
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(at.gradient(model, x, 2), at.gradient(model, x, [2] * len(x)))
+
+
+def test_smoothgrad_matches_captum_noise_tunnel_in_expectation():
+    model = _mlp("relu", 14, torch.float64)
+    x, _, target = _inputs(15, torch.float64)
+    x, target = x[:2], target[:2]
+    n, sigma = 4000, 0.5
+    ours = at.smoothgrad(model, x, target, sigma=sigma, samples=n,
+                         generator=torch.Generator().manual_seed(16))
+    torch.manual_seed(17)
+    theirs = NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=n,
+                                                    stdevs=sigma, target=target, abs=False)
+    # per-sample spread of the noisy gradients, for the Monte Carlo tolerance
+    gen = torch.Generator().manual_seed(18)
+    noisy = x + sigma * torch.randn((n, *x.shape), generator=gen, dtype=x.dtype)
+    grads = at.gradient(model, noisy.reshape(-1, 6), target.repeat(n)).reshape(n, *x.shape)
+    se = grads.std(dim=0) * np.sqrt(2 / n)
+    assert torch.all((ours - theirs).abs() <= 5 * se + 1e-12)
+    # and not merely the plain gradient: the smoothing changes the map
+    assert (ours - at.gradient(model, x, target)).abs().max() > 10 * se.max()
+
+
+def test_smoothgrad_special_cases():
+    model = _mlp("relu", 19, torch.float64)
+    x, _, target = _inputs(20, torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    torch.testing.assert_close(at.smoothgrad(model, x, target, sigma=0.0, samples=3,
+                                             generator=gen), at.gradient(model, x, target))
+    linear = nn.Linear(6, 4).double()
+    torch.testing.assert_close(at.smoothgrad(linear, x, target, sigma=2.0, samples=3,
+                                             generator=gen), at.gradient(linear, x, target))
+    sq = at.smoothgrad(linear, x, target, sigma=2.0, samples=3, generator=gen, squared=True)
+    torch.testing.assert_close(sq, at.gradient(linear, x, target) ** 2)
+
+
+def test_randomize_top_layers():
+    model = _mlp("relu", 21)
+    before = [p.detach().clone() for p in model.parameters()]
+    layers = at.weight_layers(model)
+    assert len(layers) == 3 and layers[-1].out_features == 4
+    for k in range(4):
+        new = at.randomize_top_layers(model, k, torch.Generator().manual_seed(k))
+        for i, (old, fresh) in enumerate(zip(layers, at.weight_layers(new))):
+            same = torch.equal(old.weight, fresh.weight)
+            assert same == (i < 3 - k)
+            if not same:
+                assert torch.equal(fresh.bias, torch.zeros_like(fresh.bias))
+    for p, q in zip(before, model.parameters()):          # the original is untouched
+        assert torch.equal(p, q)
+    big = nn.Sequential(nn.Linear(400, 300), nn.ReLU(), nn.Linear(300, 10))
+    w = at.weight_layers(at.randomize_top_layers(big, 2, torch.Generator().manual_seed(0)))[0]
+    assert w.weight.std().item() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+
+
+def test_rank_correlation_equals_scipy_spearman():
+    rng = np.random.default_rng(22)
+    a = rng.normal(size=(6, 4, 5))
+    b = a + rng.normal(size=(6, 4, 5))
+    a[:, 0, :] = 0.0                                       # ties, as in maps with a background
+    b[:, 0, :2] = 0.0
+    for absolute in (False, True):
+        ours = at.rank_correlation(torch.tensor(a), b, absolute=absolute)
+        f = np.abs if absolute else (lambda v: v)
+        ref = [spearmanr(f(a[i]).ravel(), f(b[i]).ravel()).statistic for i in range(6)]
+        np.testing.assert_allclose(ours, ref, rtol=1e-12)
+    assert np.allclose(at.rank_correlation(a, a), 1.0)
+    assert np.allclose(at.rank_correlation(a, -a), -1.0)
+
+
+def test_edge_map_by_hand():
+    img = np.zeros((1, 5, 6))
+    img[0, :, 3:] = 1.0                                    # a vertical step between columns 2 and 3
+    edges = at.edge_map(img)
+    # Sobel: [1, 2, 1] smoothing (sum 4) times the difference across the step (1)
+    np.testing.assert_allclose(edges[0, 1:4, 2], 4.0)
+    np.testing.assert_allclose(edges[0, 1:4, 3], 4.0)
+    np.testing.assert_allclose(edges[0, :, 0], 0.0)
+
+
+def test_deletion_curve_by_hand():
+    model = nn.Linear(3, 2, bias=False).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]))
+    x = torch.tensor([[1.0, 1.0, 1.0]], dtype=torch.float64)
+    scores = torch.tensor([[0.5, 0.1, 0.9]])               # order: feature 2, then 0, then 1
+    probs = at.deletion_curve(model, x, 0, scores, [0, 1, 2, 3])
+    logits = np.array([6.0, 3.0, 2.0, 0.0])                # after deleting 2, then 0, then 1
+    np.testing.assert_allclose(probs[0], 1 / (1 + np.exp(-logits)))
+    filled = at.deletion_curve(model, x, 0, scores, [3], fill=1.0)
+    np.testing.assert_allclose(filled[0], 1 / (1 + np.exp(-6.0)))
+
+
+def test_invalid_arguments():
+    model = _mlp("relu", 23)
+    x, base, target = _inputs(24)
+    gen = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match="rule"):
+        at.quadrature("simpson", 5)
+    with pytest.raises(ValueError, match="steps"):
+        at.quadrature("trapezoid", 1)
+    with pytest.raises(ValueError, match="steps"):
+        at.integrated_gradients(model, x, target, steps=0)
+    with pytest.raises(ValueError, match="target"):
+        at.gradient(model, x, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="target"):
+        at.gradient(model, x, 7)
+    with pytest.raises(ValueError, match="x must"):
+        at.gradient(model, x[0], 0)
+    with pytest.raises(ValueError, match="baseline"):
+        at.integrated_gradients(model, x, target, baseline=torch.zeros(3))
+    with pytest.raises(ValueError, match="alphas"):
+        at.path_integrand(model, x, target, [0.5, 1.5])
+    with pytest.raises(ValueError, match="sigma"):
+        at.smoothgrad(model, x, target, sigma=-1.0, samples=4, generator=gen)
+    with pytest.raises(ValueError, match="samples"):
+        at.smoothgrad(model, x, target, sigma=0.1, samples=0, generator=gen)
+    with pytest.raises(ValueError, match="generator"):
+        at.smoothgrad(model, x, target, sigma=0.1, samples=4, generator=0)
+    with pytest.raises(ValueError, match="k must"):
+        at.randomize_top_layers(model, 4, gen)
+    with pytest.raises(ValueError, match="same shape"):
+        at.rank_correlation(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="images"):
+        at.edge_map(np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="counts"):
+        at.deletion_curve(model, x, target, torch.zeros_like(x), [7])
+    with pytest.raises(ValueError, match="scores"):
+        at.deletion_curve(model, x, target, torch.zeros(5, 3), [1])
+
+
+def test_long_paths_are_evaluated_in_chunks_with_the_same_result(monkeypatch):
+    model = _mlp("tanh", 25, torch.float64)
+    x, base, target = _inputs(26, torch.float64)
+    whole = at.integrated_gradients(model, x, target, baseline=base, steps=13)
+    g_whole = at.path_integrand(model, x, target, np.linspace(0, 1, 13), baseline=base)
+    monkeypatch.setattr(at, "MAX_ROWS", 12)            # two nodes of five examples per pass
+    torch.testing.assert_close(at.integrated_gradients(model, x, target, baseline=base,
+                                                       steps=13), whole)
+    torch.testing.assert_close(at.path_integrand(model, x, target, np.linspace(0, 1, 13),
+                                                 baseline=base), g_whole)
