@@ -242,10 +242,12 @@ def test_invalid_arguments():
     gen = torch.Generator().manual_seed(0)
     with pytest.raises(ValueError, match="rule"):
         at.quadrature("simpson", 5)
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(ValueError, match="steps must be at least 2 for the trapezoid"):
         at.quadrature("trapezoid", 1)
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
         at.integrated_gradients(model, x, target, steps=0)
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        at.quadrature("midpoint", 2.0)
     with pytest.raises(ValueError, match="target"):
         at.gradient(model, x, torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="target"):
@@ -258,7 +260,9 @@ def test_invalid_arguments():
         at.path_integrand(model, x, target, [0.5, 1.5])
     with pytest.raises(ValueError, match="sigma"):
         at.smoothgrad(model, x, target, sigma=-1.0, samples=4, generator=gen)
-    with pytest.raises(ValueError, match="samples"):
+    with pytest.raises(ValueError, match="sigma"):
+        at.smoothgrad(model, x, target, sigma=float("inf"), samples=4, generator=gen)
+    with pytest.raises(ValueError, match="samples must be a positive integer"):
         at.smoothgrad(model, x, target, sigma=0.1, samples=0, generator=gen)
     with pytest.raises(ValueError, match="generator"):
         at.smoothgrad(model, x, target, sigma=0.1, samples=4, generator=0)

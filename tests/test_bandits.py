@@ -154,3 +154,16 @@ def test_bad_arguments_elsewhere() -> None:
         bd.q_learning(mdp, 10, runs=1, rng=np.random.default_rng(0), epsilon=0.0)
     with pytest.raises(ValueError, match="mdp"):
         bd.q_learning("grid", 10, runs=1, rng=np.random.default_rng(0))
+
+
+def test_argument_checks_come_from_dlscience_checks() -> None:
+    # The shared rule: NumPy integers are integers, bools are not; the message names the argument.
+    ck = bd.log_checkpoints(np.int64(100), np.int32(5))
+    assert ck[-1] == 100
+    with pytest.raises(ValueError, match="horizon must be a positive integer"):
+        bd.log_checkpoints(True, 5)
+    with pytest.raises(ValueError, match="epsilon must be a probability in"):
+        bd.run_bandit(MEANS, 10, "eps-greedy", runs=1, rng=np.random.default_rng(0),
+                      epsilon=-0.1)
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        bd.q_learning(_two_state_mdp(), 2.5, runs=1, rng=np.random.default_rng(0))

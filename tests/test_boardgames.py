@@ -263,3 +263,41 @@ def test_td_self_play_validates_arguments(graph):
         bg.td_self_play("board", 1, 0)
     with pytest.raises(ValueError, match="alpha"):
         bg.alphabeta(0, lambda i: [], lambda i: 0, lambda i: True, alpha=1.0, beta=0.0)
+
+
+def test_td_self_play_matches_a_reference_on_boards(graph):
+    # An independent re-implementation on boards (not position numbers), consuming the random
+    # stream in the same order: one random() per move, then a choice among the candidates.
+    def reference(episodes, seed, alpha, epsilon):
+        r = random.Random(seed)
+        table: dict = {}
+
+        def value(board):
+            w = bg.winner(board)
+            if w or 0 not in board:
+                return float(w)
+            return table.get(board, 0.0)
+
+        for _ in range(episodes):
+            board = bg.EMPTY
+            while bg.legal_moves(board):
+                afters = [bg.play(board, m) for m in bg.legal_moves(board)]
+                if r.random() < epsilon:
+                    board = r.choice(afters)
+                    continue
+                sign = bg.to_move(board)
+                best = max(sign * value(a) for a in afters)
+                nxt = r.choice([a for a in afters if sign * value(a) == best])
+                if board != bg.EMPTY:
+                    table[board] = value(board) + alpha * (value(nxt) - value(board))
+                board = nxt
+        return table
+
+    ref = reference(300, 11, 0.5, 0.2)
+    got = bg.td_self_play(graph, 300, 11, alpha=0.5, epsilon=0.2)
+    assert any(v != 0.0 for v in ref.values())
+    for i, b in enumerate(graph.boards):
+        if not graph.terminal[i]:
+            assert got[i] == pytest.approx(ref.get(b, 0.0), abs=1e-12)
+        else:
+            assert got[i] == graph.outcome[i]

@@ -147,6 +147,14 @@ def test_calibrated_floor_gaussian_matches_simulation():
     (lambda: cal.softmax(np.zeros(3)), "logits"),
     (lambda: cal.selective_risk(np.array([0.5]), np.array([1]), 0.0), "coverage"),
     (lambda: cal.oracle_aurc(np.array([2, 0])), "correct"),
+    (lambda: cal.selective_risk(np.array([0.5]), np.array([1]), 1.5), "coverage"),
+    (lambda: cal.softmax(np.zeros((2, 3)), temperature=True), "temperature"),
+    (lambda: cal.fit_temperature(np.eye(3), np.array([0, 1, 2]), tol=0.0), "tol"),
+    (lambda: cal.fit_temperature(np.eye(3), np.array([0, 1, 2]), max_iter=0), "max_iter"),
+    (lambda: cal.calibrated_ece_floor(np.array([0.5, 0.7]), draws=0,
+                                      rng=np.random.default_rng(0)), "draws"),
+    (lambda: cal.calibrated_ece_floor(np.array([0.5, 0.7]), n_bins=2.0,
+                                      rng=np.random.default_rng(0)), "n_bins"),
 ])
 def test_invalid_arguments(call, match):
     with pytest.raises(ValueError, match=match):

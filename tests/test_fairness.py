@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from dlscience import fairness as fa
+from dlscience.calibration import ece
 from fairlearn.metrics import (
     MetricFrame,
     demographic_parity_difference,
@@ -66,19 +67,23 @@ def test_chouldechova_identity_is_exact(seed):
     np.testing.assert_allclose(fa.chouldechova_fpr(r.base_rate, r.ppv, r.fnr), r.fpr, rtol=1e-12)
 
 
-def test_reliability_and_ece_by_hand():
+def test_calibration_within_groups_with_the_shared_ece():
+    # the page measures calibration within groups with dlscience.calibration's estimator
     y = np.array([0, 1, 1, 1])
     s = np.array([0.05, 0.15, 0.95, 1.0])
-    mean_score, freq, count = fa.reliability(y, s, bins=2)
-    np.testing.assert_allclose(mean_score, [0.1, 0.975])
-    np.testing.assert_allclose(freq, [0.5, 1.0])
-    assert count.tolist() == [2, 2]
-    assert fa.expected_calibration_error(y, s, bins=2) == pytest.approx(
-        0.5 * 0.4 + 0.5 * 0.025)
-    # the Bayes score of the population is calibrated: small ECE on a large sample
+    assert ece(s, y, n_bins=2) == pytest.approx(0.5 * 0.4 + 0.5 * 0.025)
+    # the Bayes score of the population is calibrated within each group: small ECE on a large
+    # sample; a group-blind constant score (the pooled base rate) is not
     prob = fa.FairnessProblem()
     d = fa.sample_population(prob, 200_000, np.random.default_rng(0))
-    assert fa.expected_calibration_error(d.y, fa.bayes_score(prob, d.x, d.a)) < 0.01
+    s = fa.bayes_score(prob, d.x, d.a)
+    pooled = np.full(d.y.shape, d.y.mean())
+    for g in (0, 1):
+        m = d.a == g
+        assert ece(s[m], d.y[m], n_bins=10) < 0.01
+        assert ece(pooled[m], d.y[m], n_bins=10) == pytest.approx(
+            abs(d.y.mean() - d.y[m].mean()), abs=1e-12)
+        assert abs(d.y.mean() - d.y[m].mean()) > 0.05
 
 
 def test_population_rates_match_monte_carlo():
@@ -227,8 +232,10 @@ def test_invalid_arguments():
         fa.chouldechova_fpr(1.0, 0.5, 0.1)
     with pytest.raises(ValueError, match="ppv must be in"):
         fa.chouldechova_fpr(0.5, 0.0, 0.1)
-    with pytest.raises(ValueError, match="bins must be a positive integer"):
-        fa.reliability(y, score, bins=0)
+    with pytest.raises(ValueError, match="nodes must be a positive integer"):
+        fa.population_generalized_rates(fa.FairnessProblem(), nodes=0)
+    with pytest.raises(ValueError, match="dim must be a positive integer"):
+        fa.FairnessProblem(dim=0)
     with pytest.raises(ValueError, match="group_share must be a number in"):
         fa.FairnessProblem(group_share=1.0)
     with pytest.raises(ValueError, match=r"separations\[1\] must be a positive number"):

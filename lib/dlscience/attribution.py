@@ -42,6 +42,8 @@ from scipy.ndimage import sobel
 from scipy.stats import rankdata
 from torch import nn
 
+from .checks import positive_int
+
 __all__ = ["RULES", "MAX_ROWS", "quadrature", "gradient", "gradient_x_input",
            "integrated_gradients", "path_integrand", "smoothgrad", "weight_layers",
            "randomize_top_layers", "rank_correlation", "edge_map", "deletion_curve"]
@@ -50,12 +52,6 @@ __all__ = ["RULES", "MAX_ROWS", "quadrature", "gradient", "gradient_x_input",
 RULES: tuple[str, ...] = ("left", "right", "midpoint", "trapezoid", "gausslegendre")
 
 Target = int | Sequence[int] | torch.Tensor
-
-
-def _positive_int(name: str, value: object, least: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}.")
-    return int(value)
 
 
 def _check_input(x: object) -> torch.Tensor:
@@ -107,7 +103,9 @@ def quadrature(rule: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}.")
-    n = _positive_int("steps", steps, least=2 if rule == "trapezoid" else 1)
+    n = positive_int("steps", steps)
+    if rule == "trapezoid" and n < 2:
+        raise ValueError(f"steps must be at least 2 for the trapezoid rule, got {n}.")
     if rule == "gausslegendre":
         nodes, weights = np.polynomial.legendre.leggauss(n)
         return 0.5 * (1.0 + nodes), 0.5 * weights
@@ -258,9 +256,10 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, target: Target, *, sigma: floa
         the averaged (squared) gradient, shape of ``x``.
     """
     x = _check_input(x).detach()
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not sigma >= 0:
-        raise ValueError(f"sigma must be a non-negative number, got {sigma!r}.")
-    n = _positive_int("samples", samples)
+    if (isinstance(sigma, bool) or not isinstance(sigma, numbers.Real)
+            or not 0 <= sigma < float("inf")):
+        raise ValueError(f"sigma must be a non-negative finite number, got {sigma!r}.")
+    n = positive_int("samples", samples)
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator, got {generator!r}.")
     t = _targets(target, x.shape[0])

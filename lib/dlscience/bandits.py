@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import xlogy
 
+from .checks import positive_int, probability
 from .mdp import TabularMDP
 
 __all__ = ["POLICIES", "kl_bernoulli", "lai_robbins_constant", "ucb1_bound", "ucb1_index",
@@ -29,19 +30,6 @@ __all__ = ["POLICIES", "kl_bernoulli", "lai_robbins_constant", "ucb1_bound", "uc
 #: The bandit policies :func:`run_bandit` knows: epsilon-greedy with a fixed epsilon, UCB1 of
 #: Auer et al. (2002), Thompson sampling with independent Beta(1, 1) priors.
 POLICIES: tuple[str, ...] = ("eps-greedy", "ucb1", "thompson")
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _probability(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}.")
-    return float(value)
 
 
 def _means(means: object) -> np.ndarray:
@@ -129,7 +117,7 @@ def ucb1_index(sums: np.ndarray, counts: np.ndarray, plays: int) -> np.ndarray:
     counts = np.asarray(counts, dtype=float)
     if np.any(counts < 1):
         raise ValueError("counts must be >= 1: UCB1 pulls every arm once before using its index.")
-    plays = _positive_int("plays", plays)
+    plays = positive_int("plays", plays)
     return np.asarray(sums, dtype=float) / counts + np.sqrt(2 * math.log(plays) / counts)
 
 
@@ -139,8 +127,8 @@ def log_checkpoints(horizon: int, n: int) -> np.ndarray:
     Returns:
         Sorted unique integers, the last one ``horizon``.
     """
-    horizon = _positive_int("horizon", horizon)
-    n = _positive_int("n", n)
+    horizon = positive_int("horizon", horizon)
+    n = positive_int("n", n)
     return np.unique(np.round(np.geomspace(1, horizon, n)).astype(np.int64))
 
 
@@ -218,15 +206,15 @@ def run_bandit(means: np.ndarray, horizon: int, policy: str, *, runs: int,
         A :class:`BanditRun`.
     """
     mu = _means(means)
-    T = _positive_int("horizon", horizon)
-    runs = _positive_int("runs", runs)
+    T = positive_int("horizon", horizon)
+    runs = positive_int("runs", runs)
     rng = _generator(rng)
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}.")
     if policy == "eps-greedy":
         if epsilon is None:
             raise ValueError("policy 'eps-greedy' needs epsilon=, a probability in [0, 1].")
-        epsilon = _probability("epsilon", epsilon)
+        epsilon = probability("epsilon", epsilon)
     elif epsilon is not None:
         raise ValueError(f"epsilon= only goes with policy 'eps-greedy', not {policy!r}.")
     ckpts = _checkpoints(checkpoints, T)
@@ -319,10 +307,10 @@ def q_learning(mdp: TabularMDP, steps: int, *, runs: int, rng: np.random.Generat
     """
     if not isinstance(mdp, TabularMDP):
         raise ValueError("mdp must be a dlscience.mdp.TabularMDP.")
-    steps = _positive_int("steps", steps)
-    runs = _positive_int("runs", runs)
+    steps = positive_int("steps", steps)
+    runs = positive_int("runs", runs)
     rng = _generator(rng)
-    epsilon = _probability("epsilon", epsilon)
+    epsilon = probability("epsilon", epsilon)
     if epsilon == 0:
         raise ValueError("epsilon must be > 0: without exploration Q-learning need not converge.")
     if isinstance(lr_power, bool) or not isinstance(lr_power, numbers.Real) \

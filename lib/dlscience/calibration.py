@@ -22,6 +22,8 @@ from typing import Literal
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
+from .checks import positive_float, positive_int, probability
+
 __all__ = ["ReliabilityBins", "reliability_bins", "ece", "mce", "brier_score", "nll", "softmax",
            "temperature_nll", "fit_temperature", "risk_coverage", "selective_risk", "aurc",
            "oracle_aurc", "calibrated_ece_floor"]
@@ -67,12 +69,6 @@ def _check_pair(confidences: np.ndarray, correct: np.ndarray) -> tuple[np.ndarra
     return c, r
 
 
-def _check_n_bins(n_bins: int) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins <= 0:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
-    return int(n_bins)
-
-
 def _bin_index(c: np.ndarray, n_bins: int, binning: Binning) -> tuple[np.ndarray, np.ndarray]:
     """The bin of each confidence, and the edges (see :func:`reliability_bins`)."""
     if binning == "width":
@@ -109,7 +105,7 @@ def reliability_bins(confidences: np.ndarray, correct: np.ndarray, n_bins: int =
         and, last, the largest confidence.
     """
     c, r = _check_pair(confidences, correct)
-    index, edges = _bin_index(c, _check_n_bins(n_bins), binning)
+    index, edges = _bin_index(c, positive_int("n_bins", n_bins), binning)
     n_bins = edges.size - 1
     count = np.bincount(index, minlength=n_bins).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -178,25 +174,18 @@ def _check_logits(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, n
     return z, _check_labels(labels, z.shape)
 
 
-def _check_temperature(temperature: float) -> float:
-    if not isinstance(temperature, (int, float, np.floating)) or not temperature > 0 \
-            or not np.isfinite(temperature):
-        raise ValueError(f"temperature must be a positive finite number, got {temperature!r}.")
-    return float(temperature)
-
-
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """Row-wise ``softmax(logits / temperature)``; ``logits`` is ``(n, K)``, returns ``(n, K)``."""
     z = np.asarray(logits, dtype=float)
     if z.ndim != 2:
         raise ValueError(f"logits must be an (n, K) array, got shape {z.shape}.")
-    return np.exp(log_softmax(z / _check_temperature(temperature), axis=1))
+    return np.exp(log_softmax(z / positive_float("temperature", temperature), axis=1))
 
 
 def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
     """Mean negative log-likelihood ``-mean_i log softmax(z_i / T)[y_i]`` (natural log)."""
     z, y = _check_logits(logits, labels)
-    logp = log_softmax(z / _check_temperature(temperature), axis=1)
+    logp = log_softmax(z / positive_float("temperature", temperature), axis=1)
     return float(-np.mean(logp[np.arange(len(y)), y]))
 
 
@@ -235,8 +224,8 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, tol: float = 1e-10,
             average no larger than the mean logit (the best ``T`` is infinite).
     """
     z, y = _check_logits(logits, labels)
-    if tol <= 0:
-        raise ValueError(f"tol must be positive, got {tol!r}.")
+    tol = positive_float("tol", tol)
+    max_iter = positive_int("max_iter", max_iter)
     zy = z[np.arange(len(y)), y]
     # f'(beta) increases from f'(0) = mean(mean_k z_k - z_y) to f'(inf) = mean(max_k z_k - z_y):
     # a minimum at 0 < beta < inf exists iff f'(0) < 0 < f'(inf)
@@ -287,8 +276,9 @@ def risk_coverage(confidences: np.ndarray, correct: np.ndarray) -> tuple[np.ndar
 def selective_risk(confidences: np.ndarray, correct: np.ndarray, coverage: float) -> float:
     """Error rate on the ``ceil(coverage * n)`` most confident examples (``0 < coverage <= 1``)."""
     c, r = _check_pair(confidences, correct)
-    if not isinstance(coverage, (int, float, np.floating)) or not 0 < coverage <= 1:
-        raise ValueError(f"coverage must be a number in (0, 1], got {coverage!r}.")
+    coverage = probability("coverage", coverage)
+    if coverage == 0:
+        raise ValueError("coverage must be a number in (0, 1], got 0.")
     k = max(1, int(np.ceil(coverage * c.size - 1e-9)))
     return float(risk_coverage(c, r)[1][k - 1])
 
@@ -324,12 +314,12 @@ def calibrated_ece_floor(confidences: np.ndarray, n_bins: int = 15, binning: Bin
     """
     c = np.asarray(confidences, dtype=float)
     c, _ = _check_pair(c, np.ones_like(c))
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws <= 0:
-        raise ValueError(f"draws must be a positive integer, got {draws!r}.")
+    draws = positive_int("draws", draws)
+    n_bins = positive_int("n_bins", n_bins)
     if rng is None:
         raise ValueError("rng must be a numpy Generator (pass one seeded by the caller).")
     sims = [ece(c, rng.random(c.size) < c, n_bins, binning) for _ in range(draws)]
-    index, _ = _bin_index(c, _check_n_bins(n_bins), binning)
+    index, _ = _bin_index(c, n_bins, binning)
     count = np.bincount(index, minlength=n_bins)
     full = count > 0
     v = np.bincount(index, weights=c * (1 - c), minlength=n_bins)[full] / count[full]

@@ -14,12 +14,14 @@ logistic-regression score with (``group_aware=True``) or without access to ``a``
 randomized classifier; rates are then expected rates): :func:`group_rates` (per group: base
 rate, selection rate, TPR, FPR, FNR, PPV), :func:`demographic_parity_difference` and
 :func:`equalized_odds_difference` (the definitions of Fairlearn: largest difference between
-groups of the selection rate; the larger of the TPR and FPR differences), :func:`reliability`
-and :func:`expected_calibration_error` (apply them within each group for calibration within
-groups), :func:`generalized_rates` (the mean score of the negatives and of the positives of each
-group, the quantities of Kleinberg, Mullainathan and Raghavan 2016), and
+groups of the selection rate; the larger of the TPR and FPR differences),
+:func:`generalized_rates` (the mean score of the negatives and of the positives of each group,
+the balance quantities of Kleinberg, Mullainathan and Raghavan, ITCS 2017), and
 :func:`chouldechova_fpr`, the identity ``FPR = p/(1-p) (1-PPV)/PPV (1-FNR)`` of Chouldechova
-(2017).
+(2017). Calibration within groups is measured with :func:`dlscience.calibration.reliability_bins`
+and :func:`dlscience.calibration.ece` applied to each group's examples (the score as the
+confidence, the label as the outcome): the same equal-width binned estimator, so this module
+has no copy of its own.
 
 **Post-processing** (Hardt, Price and Srebro 2016). :func:`roc_points` lists the (FPR, TPR)
 points of all thresholds of a score, :func:`convex_hull` their convex hull, and
@@ -38,19 +40,14 @@ from scipy.optimize import linprog, minimize, minimize_scalar
 from scipy.special import expit, log_expit, logit
 from scipy.stats import norm
 
+from .checks import positive_int
+
 __all__ = ["FairnessProblem", "FairData", "GroupRates", "EqualizedOddsPostprocessor",
            "sample_population", "bayes_score", "population_rates", "population_roc",
            "population_equalized_odds", "population_generalized_rates", "design_matrix",
            "fit_logistic", "logistic_score", "group_rates", "demographic_parity_difference",
-           "equalized_odds_difference", "chouldechova_fpr", "reliability",
-           "expected_calibration_error", "generalized_rates", "roc_points", "convex_hull",
-           "fit_equalized_odds"]
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
+           "equalized_odds_difference", "chouldechova_fpr", "generalized_rates", "roc_points",
+           "convex_hull", "fit_equalized_odds"]
 
 
 def _open_unit(name: str, value: object) -> float:
@@ -116,7 +113,7 @@ class FairnessProblem:
             m = self.separations[k]
             if isinstance(m, bool) or not isinstance(m, numbers.Real) or not 0 < m < np.inf:
                 raise ValueError(f"separations[{k}] must be a positive number, got {m!r}.")
-        _positive_int("dim", self.dim)
+        positive_int("dim", self.dim)
 
     @property
     def direction(self) -> np.ndarray:
@@ -145,7 +142,7 @@ def sample_population(problem: FairnessProblem, n: int, rng: np.random.Generator
         raise TypeError(f"problem must be a FairnessProblem, got {type(problem).__name__}.")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}.")
-    n = _positive_int("n", n)
+    n = positive_int("n", n)
     a = (rng.random(n) < problem.group_share).astype(np.int64)
     p = np.asarray(problem.base_rates)[a]
     y = (rng.random(n) < p).astype(np.int64)
@@ -226,7 +223,7 @@ def population_generalized_rates(problem: FairnessProblem,
     ``S = sigmoid(logit p_a + 2 m_a z)`` and ``z ~ N(+-m_a, 1)``, by Gauss-Hermite quadrature
     with ``nodes`` nodes.
     """
-    nodes = _positive_int("nodes", nodes)
+    nodes = positive_int("nodes", nodes)
     x, w = np.polynomial.hermite.hermgauss(nodes)
     gfpr, gfnr = np.empty(2), np.empty(2)
     for g in (0, 1):
@@ -402,32 +399,6 @@ def chouldechova_fpr(base_rate: np.ndarray | float, ppv: np.ndarray | float,
     return p / (1 - p) * (1 - ppv) / ppv * (1 - fnr)
 
 
-def reliability(y: np.ndarray, score: np.ndarray,
-                bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reliability diagram of a score on equal-width bins of ``[0, 1]``.
-
-    Returns ``(mean_score, frequency, count)``, each of shape ``(bins,)``: the mean score and
-    the fraction of positives of the examples in each bin (``nan`` for empty bins), and the
-    bin counts. The last bin is closed.
-    """
-    y = _labels("y", y)
-    score = _probs("score", score, y.shape[0])
-    bins = _positive_int("bins", bins)
-    idx = np.minimum((score * bins).astype(np.int64), bins - 1)
-    count = np.bincount(idx, minlength=bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_score = np.bincount(idx, weights=score, minlength=bins) / count
-        freq = np.bincount(idx, weights=y, minlength=bins) / count
-    return mean_score, freq, count
-
-
-def expected_calibration_error(y: np.ndarray, score: np.ndarray, bins: int = 10) -> float:
-    """``sum_b (n_b / n) |frequency_b - mean_score_b|`` over the bins of :func:`reliability`."""
-    mean_score, freq, count = reliability(y, score, bins)
-    used = count > 0
-    return float((count[used] * np.abs(freq[used] - mean_score[used])).sum() / count.sum())
-
-
 def generalized_rates(y: np.ndarray, score: np.ndarray,
                       a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kleinberg et al.'s balance quantities in each group of ``a`` (sorted).
@@ -562,7 +533,7 @@ class EqualizedOddsPostprocessor:
 
 def fit_equalized_odds(y: np.ndarray, score: np.ndarray,
                        a: np.ndarray) -> EqualizedOddsPostprocessor:
-    """Hardt, Price and Srebro's (2016) equalized-odds post-processing of a score, by LP.
+    """Hardt, Price and Srebro's (NeurIPS 2016) equalized-odds post-processing of a score, by LP.
 
     In each group the achievable (FPR, TPR) of classifiers that randomize between thresholds of
     the score form the convex hull of the group's ROC points (:func:`roc_points`,

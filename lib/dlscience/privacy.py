@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlscience.checks import nonnegative_int, positive_float, positive_int
+
 __all__ = ["per_example_gradients", "clip_gradients", "noisy_sum", "dp_sgd", "DPRun", "epsilon",
            "noise_multiplier_for", "example_losses", "membership_advantage", "best_advantage",
            "dp_advantage_bound", "yeom_dp_bound"]
@@ -38,20 +40,15 @@ __all__ = ["per_example_gradients", "clip_gradients", "noisy_sum", "dp_sgd", "DP
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
-def _positive_real(name: str, value: object, allow_zero: bool = False) -> float:
-    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
-          and math.isfinite(float(value))
-          and (float(value) >= 0 if allow_zero else float(value) > 0))
-    if not ok:
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be a finite {kind} number, got {value!r}.")
+def _nonnegative_float(name: str, value: object) -> float:
+    """``value`` as a ``float`` if it is a finite real number >= 0 (``bool`` is not).
+
+    Module-specific: ``dlscience.checks`` has no non-negative float rule (a noise multiplier or
+    an epsilon may be 0)."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value < 0):
+        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}.")
     return float(value)
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _open_unit(name: str, value: object, closed_right: bool = False) -> float:
@@ -111,7 +108,7 @@ def clip_gradients(grads: dict[str, Tensor], max_norm: float) -> tuple[dict[str,
         ``(clipped, norms)``: the clipped gradients (same shapes) and the norms before clipping,
         shape ``(n,)``.
     """
-    max_norm = _positive_real("max_norm", max_norm)
+    max_norm = positive_float("max_norm", max_norm)
     if not grads:
         raise ValueError("grads must hold at least one parameter's per-example gradients.")
     sizes = {g.shape[0] for g in grads.values()}
@@ -137,8 +134,8 @@ def noisy_sum(clipped: dict[str, Tensor], max_norm: float, noise_multiplier: flo
     Returns:
         a dict from parameter name to the noisy sum, shape ``param.shape``.
     """
-    max_norm = _positive_real("max_norm", max_norm)
-    noise_multiplier = _positive_real("noise_multiplier", noise_multiplier, allow_zero=True)
+    max_norm = positive_float("max_norm", max_norm)
+    noise_multiplier = _nonnegative_float("noise_multiplier", noise_multiplier)
     out = {}
     for k, g in clipped.items():
         total = g.sum(0)
@@ -198,12 +195,11 @@ def dp_sgd(model: nn.Module, x: Tensor, y: Tensor, *, sample_rate: float, steps:
         a :class:`DPRun` record.
     """
     q = _open_unit("sample_rate", sample_rate, closed_right=True)
-    steps = _positive_int("steps", steps)
-    max_norm = _positive_real("max_norm", max_norm)
-    noise_multiplier = _positive_real("noise_multiplier", noise_multiplier, allow_zero=True)
-    lr = _positive_real("lr", lr)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    steps = positive_int("steps", steps)
+    max_norm = positive_float("max_norm", max_norm)
+    noise_multiplier = _nonnegative_float("noise_multiplier", noise_multiplier)
+    lr = positive_float("lr", lr)
+    seed = nonnegative_int("seed", seed)
     n = x.shape[0]
     if n == 0 or y.shape[0] != n:
         raise ValueError(f"x and y must hold the same positive number of examples, got "
@@ -242,9 +238,9 @@ def epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: floa
     Returns:
         ``opacus.accountants.RDPAccountant.get_epsilon(delta)`` after ``steps`` such steps.
     """
-    sigma = _positive_real("noise_multiplier", noise_multiplier)
+    sigma = positive_float("noise_multiplier", noise_multiplier)
     q = _open_unit("sample_rate", sample_rate, closed_right=True)
-    steps = _positive_int("steps", steps)
+    steps = positive_int("steps", steps)
     delta = _open_unit("delta", delta)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -262,10 +258,10 @@ def noise_multiplier_for(target_epsilon: float, delta: float, sample_rate: float
     Calls ``opacus.accountants.utils.get_noise_multiplier`` (Rényi-DP accountant, binary search
     to within 0.01 below ``target_epsilon``).
     """
-    target_epsilon = _positive_real("target_epsilon", target_epsilon)
+    target_epsilon = positive_float("target_epsilon", target_epsilon)
     delta = _open_unit("delta", delta)
     q = _open_unit("sample_rate", sample_rate, closed_right=True)
-    steps = _positive_int("steps", steps)
+    steps = positive_int("steps", steps)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from opacus.accountants.utils import get_noise_multiplier
@@ -341,7 +337,7 @@ def dp_advantage_bound(eps: float, delta: float = 0.0) -> float:
     ``(e^eps - 1 + 2 delta) / (e^eps + 1)``, from ``TPR <= e^eps FPR + delta`` and
     ``1 - FPR <= e^eps (1 - TPR) + delta``.
     """
-    eps = _positive_real("eps", eps, allow_zero=True)
+    eps = _nonnegative_float("eps", eps)
     if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 <= delta < 1:
         raise ValueError(f"delta must be a number in [0, 1), got {delta!r}.")
     return float(min(1.0, (math.expm1(eps) + 2 * delta) / (math.exp(eps) + 1)))
@@ -349,4 +345,4 @@ def dp_advantage_bound(eps: float, delta: float = 0.0) -> float:
 
 def yeom_dp_bound(eps: float) -> float:
     """Yeom et al.'s bound ``e^eps - 1`` on the membership advantage under eps-DP."""
-    return math.expm1(_positive_real("eps", eps, allow_zero=True))
+    return math.expm1(_nonnegative_float("eps", eps))
