@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlscience.checks import nonnegative_int, positive_float, positive_int
+
 __all__ = ["OBS_DIM", "N_ACTIONS", "make_cartpole", "returns_to_go", "EnsembleMLP",
            "Episodes", "rollout_episodes", "random_policy_returns", "evaluate_greedy",
            "reinforce_loss", "per_step_scores", "episode_gradients", "ReinforceResult",
@@ -40,24 +42,6 @@ OBS_DIM = 4
 #: CartPole's number of actions (push left, push right).
 N_ACTIONS = 2
 _MAX_STEPS = 500
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _nonnegative_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
-    return int(value)
-
-
-def _positive_float(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    return float(value)
 
 
 def _unit_interval(name: str, value: object) -> float:
@@ -80,7 +64,7 @@ def make_cartpole(num_envs: int, seed: int | None = None):
     """
     import gymnasium as gym
 
-    num_envs = _positive_int("num_envs", num_envs)
+    num_envs = positive_int("num_envs", num_envs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         env = gym.make_vec("CartPole-v1", num_envs=num_envs,
@@ -128,11 +112,11 @@ class EnsembleMLP(nn.Module):
 
     def __init__(self, members: int, sizes: tuple[int, ...], generator: torch.Generator):
         super().__init__()
-        self.members = _positive_int("members", members)
+        self.members = positive_int("members", members)
         if len(sizes) < 2:
             raise ValueError("sizes must hold at least an input and an output width, "
                              f"got {sizes!r}.")
-        self.sizes = tuple(_positive_int("sizes", s) for s in sizes)
+        self.sizes = tuple(positive_int("sizes", s) for s in sizes)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
@@ -204,7 +188,7 @@ def rollout_episodes(policy: EnsembleMLP, per_member: int, rng: np.random.Genera
     Returns:
         The :class:`Episodes`.
     """
-    per_member = _positive_int("per_member", per_member)
+    per_member = positive_int("per_member", per_member)
     members = policy.members
     n = members * per_member
     if env is None:
@@ -252,7 +236,7 @@ def random_policy_returns(episodes: int, seed: int) -> np.ndarray:
     Actions come from the environment's own action space, seeded with ``seed`` (as are the
     resets).
     """
-    episodes = _positive_int("episodes", episodes)
+    episodes = positive_int("episodes", episodes)
     env, _ = make_cartpole(episodes, seed)
     alive = np.ones(episodes, dtype=bool)
     total = np.zeros(episodes)
@@ -266,16 +250,27 @@ def random_policy_returns(episodes: int, seed: int) -> np.ndarray:
 def evaluate_greedy(policy: EnsembleMLP, episodes: int, seed: int) -> np.ndarray:
     """Greedy (argmax) returns of every member over ``episodes`` seeded episodes, ``(R, episodes)``.
 
-    All members face the same ``episodes`` initial states (the resets are seeded with ``seed``
-    per member block), so their returns are comparable.
+    All members face the same ``episodes`` initial states, those that ``make_cartpole(episodes,
+    seed)`` draws, so their returns are comparable (common random numbers). The members are
+    evaluated in lockstep: one environment per member and episode, started in those states.
     """
-    episodes = _positive_int("episodes", episodes)
-    out = np.empty((policy.members, episodes))
-    for k in range(policy.members):
-        single = policy.member(k)
-        out[k] = rollout_episodes(single, episodes, np.random.default_rng(0), greedy=True,
-                                  seed=seed).returns[0]
-    return out
+    episodes = positive_int("episodes", episodes)
+    members = policy.members
+    n = members * episodes
+    starts = make_cartpole(episodes, seed)[0].unwrapped.state     # (4, episodes), float64
+    env, _ = make_cartpole(n, seed)
+    env.unwrapped.state = np.tile(starts, (1, members))             # member-major, like the view
+    obs = env.unwrapped.state.T.astype(np.float32)
+    alive = np.ones(n, dtype=bool)
+    total = np.zeros(n)
+    with torch.no_grad():
+        while alive.any():
+            out = policy(torch.from_numpy(obs).view(members, episodes, OBS_DIM))
+            actions = out.reshape(n, N_ACTIONS).argmax(dim=1).numpy()
+            obs, reward, terminated, truncated, _ = env.step(actions)
+            total += reward * alive
+            alive &= ~(terminated | truncated)
+    return total.reshape(members, episodes)
 
 
 def reinforce_loss(logits: Tensor, actions: Tensor, weights: Tensor, mask: Tensor) -> Tensor:
@@ -348,7 +343,7 @@ def episode_gradients(policy: EnsembleMLP, episodes: Episodes, weights: dict[str
     Returns:
         For each estimator, the estimates, shape ``(N, P)``.
     """
-    chunk = _positive_int("chunk", chunk)
+    chunk = positive_int("chunk", chunk)
     if episodes.actions.shape[0] != 1:
         raise ValueError("episodes must come from a one-member policy (R = 1), got "
                          f"R = {episodes.actions.shape[0]}.")
@@ -416,16 +411,16 @@ def train_reinforce(runs: int, updates: int, episodes_per_update: int, seed: int
         value_scale: targets of the value network are ``G_t / value_scale``.
         snapshot_at: keep a copy of run 0's networks after this many updates.
     """
-    runs = _positive_int("runs", runs)
-    updates = _positive_int("updates", updates)
-    episodes_per_update = _positive_int("episodes_per_update", episodes_per_update)
-    lr = _positive_float("lr", lr)
-    value_lr = _positive_float("value_lr", value_lr)
-    value_steps = _positive_int("value_steps", value_steps)
+    runs = positive_int("runs", runs)
+    updates = positive_int("updates", updates)
+    episodes_per_update = positive_int("episodes_per_update", episodes_per_update)
+    lr = positive_float("lr", lr)
+    value_lr = positive_float("value_lr", value_lr)
+    value_steps = positive_int("value_steps", value_steps)
     gamma = _unit_interval("gamma", gamma)
-    value_scale = _positive_float("value_scale", value_scale)
+    value_scale = positive_float("value_scale", value_scale)
     if snapshot_at is not None:
-        snapshot_at = _nonnegative_int("snapshot_at", snapshot_at)
+        snapshot_at = nonnegative_int("snapshot_at", snapshot_at)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     policy = EnsembleMLP(runs, (OBS_DIM, *hidden, N_ACTIONS), gen)
@@ -486,9 +481,9 @@ class ReplayBuffer:
     """
 
     def __init__(self, capacity: int, runs: int, obs_dim: int = OBS_DIM):
-        self.capacity = _positive_int("capacity", capacity)
-        self.runs = _positive_int("runs", runs)
-        obs_dim = _positive_int("obs_dim", obs_dim)
+        self.capacity = positive_int("capacity", capacity)
+        self.runs = positive_int("runs", runs)
+        obs_dim = positive_int("obs_dim", obs_dim)
         self.obs = np.zeros((self.runs, self.capacity, obs_dim), dtype=np.float32)
         self.next_obs = np.zeros_like(self.obs)
         self.actions = np.zeros((self.runs, self.capacity), dtype=np.int64)
@@ -523,7 +518,7 @@ class ReplayBuffer:
         Returns:
             ``(obs, actions, rewards, next_obs, terminated)`` with leading shape ``(R, batch)``.
         """
-        batch = _positive_int("batch", batch)
+        batch = positive_int("batch", batch)
         if (self.size == 0).any():
             raise ValueError("cannot sample: some run has no stored transition yet.")
         idx = (rng.random((self.runs, batch)) * self.size[:, None]).astype(np.int64)
@@ -556,10 +551,10 @@ def sync_target(online: nn.Module, target: nn.Module) -> None:
 
 def linear_epsilon(step: int, start: float, end: float, duration: int) -> float:
     """Exploration rate decaying linearly from ``start`` to ``end`` over ``duration`` steps."""
-    step = _nonnegative_int("step", step)
+    step = nonnegative_int("step", step)
     start = _unit_interval("start", start)
     end = _unit_interval("end", end)
-    duration = _positive_int("duration", duration)
+    duration = positive_int("duration", duration)
     return start + (end - start) * min(step / duration, 1.0)
 
 
@@ -603,22 +598,22 @@ def train_dqn(runs: int, steps: int, seed: int, *, hidden: tuple[int, ...] = (64
         record_every: spacing of the recorded learning curve, in environment steps.
         window: the curve averages this many most recent episodes.
     """
-    runs = _positive_int("runs", runs)
-    steps = _positive_int("steps", steps)
-    lr = _positive_float("lr", lr)
+    runs = positive_int("runs", runs)
+    steps = positive_int("steps", steps)
+    lr = positive_float("lr", lr)
     gamma = _unit_interval("gamma", gamma)
-    batch = _positive_int("batch", batch)
-    learning_starts = _nonnegative_int("learning_starts", learning_starts)
-    train_every = _positive_int("train_every", train_every)
-    target_every = _positive_int("target_every", target_every)
+    batch = positive_int("batch", batch)
+    learning_starts = nonnegative_int("learning_starts", learning_starts)
+    train_every = positive_int("train_every", train_every)
+    target_every = positive_int("target_every", target_every)
     eps_fraction = _unit_interval("eps_fraction", eps_fraction)
-    record_every = _positive_int("record_every", record_every)
-    window = _positive_int("window", window)
+    record_every = positive_int("record_every", record_every)
+    window = positive_int("window", window)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     q = EnsembleMLP(runs, (OBS_DIM, *hidden, N_ACTIONS), gen)
     target = copy.deepcopy(q)
-    opt = torch.optim.Adam(q.parameters(), lr=lr)
+    opt = torch.optim.Adam(q.parameters(), lr=lr, foreach=True)
     buffer = ReplayBuffer(capacity, runs)
     env, obs = make_cartpole(runs, seed)
     pending_reset = np.zeros(runs, dtype=bool)
