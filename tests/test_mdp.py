@@ -157,3 +157,9 @@ def test_invalid_arguments():
         M.step(mdp, 5, 0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="rng"):
         M.step(mdp, 0, 0, 0)
+    with pytest.raises(ValueError, match="max_iters"):
+        M.policy_iteration(mdp, max_iters=-1)
+    with pytest.raises(ValueError, match="tol"):
+        M.policy_iteration(mdp, tol="0")
+    with pytest.raises(ValueError, match="cols"):
+        M.gridworld(3, 2.0)

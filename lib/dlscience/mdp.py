@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import nonnegative_int, positive_int, probability
+
 __all__ = ["TabularMDP", "ACTIONS", "gridworld", "to_grid", "bellman_optimality", "q_from_v",
            "greedy_policy", "value_iteration", "policy_evaluation", "policy_iteration", "step"]
 
@@ -94,12 +96,6 @@ def _check_state(s: object, n: int, name: str) -> None:
         raise ValueError(f"{name} must be a state index in [0, {n}), got {s!r}.")
 
 
-def _check_iters(iters: object) -> int:
-    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 0:
-        raise ValueError(f"iters must be a non-negative integer, got {iters!r}.")
-    return int(iters)
-
-
 def _check_v(mdp: TabularMDP, v: object, name: str = "v") -> np.ndarray:
     arr = np.asarray(v, dtype=float)
     if arr.shape != (mdp.n_states,):
@@ -150,17 +146,13 @@ def gridworld(rows: int, cols: int, *, walls=(), goal=None, start=(0, 0), slip: 
     Returns:
         The :class:`TabularMDP`, with ``cells`` and ``shape`` set.
     """
-    for name, n in (("rows", rows), ("cols", cols)):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"{name} must be a positive integer, got {n!r}.")
-    rows, cols = int(rows), int(cols)
+    rows, cols = positive_int("rows", rows), positive_int("cols", cols)
     wall_set = {_check_cell(w, rows, cols, "each wall") for w in walls}
     goal = _check_cell((rows - 1, cols - 1) if goal is None else goal, rows, cols, "goal")
     start = _check_cell(start, rows, cols, "start")
     if goal in wall_set or start in wall_set:
         raise ValueError("goal and start must not be walls.")
-    if not isinstance(slip, numbers.Real) or not 0.0 <= slip <= 1.0:
-        raise ValueError(f"slip must be a probability in [0, 1], got {slip!r}.")
+    slip = probability("slip", slip)
     for name, x in (("step_reward", step_reward), ("goal_reward", goal_reward)):
         if not isinstance(x, numbers.Real) or not np.isfinite(x):
             raise ValueError(f"{name} must be a finite number, got {x!r}.")
@@ -240,7 +232,7 @@ def value_iteration(mdp: TabularMDP, iters: int, v0: np.ndarray | None = None) -
     Returns:
         The history ``V_0, ..., V_K``, shape ``(K + 1, S)``.
     """
-    iters = _check_iters(iters)
+    iters = nonnegative_int("iters", iters)
     v = np.zeros(mdp.n_states) if v0 is None else _check_v(mdp, v0, "v0").copy()
     history = np.empty((iters + 1, mdp.n_states))
     history[0] = v
@@ -312,9 +304,9 @@ def policy_iteration(mdp: TabularMDP, policy0: np.ndarray | None = None,
     """
     pi = np.zeros(mdp.n_states, dtype=int) if policy0 is None else \
         _check_policy(mdp, policy0, "policy0").copy()
-    max_iters = _check_iters(max_iters)
-    if not tol >= 0:
-        raise ValueError(f"tol must be >= 0, got {tol!r}.")
+    max_iters = nonnegative_int("max_iters", max_iters)
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}.")
     idx = np.arange(mdp.n_states)
     policies, values = [pi], [policy_evaluation(mdp, pi)]
     for _ in range(max_iters):
