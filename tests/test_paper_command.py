@@ -132,9 +132,12 @@ def test_unchanged_pages_are_skipped_and_changed_ones_rerun(tmp_path):
     out = tmp_path / "out"
     assert _run_pages(tmp_path, out, pages, "--serial").returncode == 0
     again = _run_pages(tmp_path, out, pages, "--serial")
-    assert again.returncode == 0 and again.stdout.count("skipped") == 2, again.stdout
+    assert again.returncode == 0 and again.stdout.count("] skipped:") == 2, again.stdout
+    assert "0 page(s) ran, 2 skipped, 0 failed" in again.stdout, again.stdout
     pages[1].write_text(pages[1].read_text().replace("seeded(2)", "seeded(3)"))
     third = _run_pages(tmp_path, out, pages, "--serial")
-    assert third.stdout.count("skipped") == 1 and "[second] ok" in third.stdout, third.stdout
+    assert third.stdout.count("] skipped:") == 1 and "[second] ok" in third.stdout, third.stdout
+    assert "[first] skipped:" in third.stdout, third.stdout
     forced = _run_pages(tmp_path, out, pages, "--serial", "--force")
-    assert "skipped" not in forced.stdout
+    assert "] skipped:" not in forced.stdout, forced.stdout
+    assert "2 page(s) ran, 0 skipped, 0 failed" in forced.stdout, forced.stdout
