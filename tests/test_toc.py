@@ -100,3 +100,19 @@ def test_display_math_opens_its_own_block():
                 bad.append(f"{page.relative_to(ROOT)}:{i + 1}")
             opening = not opening
     assert not bad, f"display math glued to the text above it: {bad}"
+
+
+def test_bibliography_lists_each_work_once():
+    """The bibliography page prints every entry (``:all:``), so one work entered under two keys
+    would be listed twice: no two entries of references.bib share a title."""
+    import re
+    from collections import defaultdict
+
+    text = (ROOT / "book" / "references.bib").read_text()
+    keys_by_title: dict[str, list[str]] = defaultdict(list)
+    for key, body in re.findall(r"@\w+\{([^,\s]+),(.*?)\n\}", text, re.S):
+        title = re.search(r"\btitle\s*=\s*\{(.*?)\},?\s*\n", body, re.S)
+        assert title, f"{key} has no title"
+        keys_by_title[re.sub(r"[^a-z0-9]", "", title.group(1).lower())].append(key)
+    twice = [keys for keys in keys_by_title.values() if len(keys) > 1]
+    assert not twice, f"one work under several keys: {twice}"
