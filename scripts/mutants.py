@@ -3,6 +3,8 @@
     python scripts/mutants.py run [MUTANT NAMES...]     generate mutants and run the tests on them
     python scripts/mutants.py results                   list the survivors
     python scripts/mutants.py score                     the killed share per module (a table)
+    python scripts/mutants.py recheck MODULE [TESTS...]  rerun the last run's survivors of MODULE
+                                                        against the tests as they are now
 
 mutmut copies the project into ``mutants/`` and plants one small bug at a time (an operator
 flipped, a constant changed, a call dropped); a mutant is *killed* when some test fails. It only
@@ -54,10 +56,72 @@ def score(threshold: float = 0.85) -> int:
     return 0 if rows and min(r[3] for r in rows) >= threshold else 1
 
 
+def recheck(module: str, tests: list[str], timeout: float = 300.0) -> int:
+    """Run the survivors of ``module``'s last mutant run against ``tests`` (files or node ids).
+
+    A quick loop for writing tests: no regeneration of the mutants and no stats run, one forked
+    pytest per survivor (the parent has imported the module and its dependencies once). It
+    reads ``mutants/`` and never writes it, so it can run beside an editor; ``make mutants``
+    gives the score. Prints the survivors the tests still miss; exits 1 if there are any.
+    """
+    import signal
+    import time
+
+    meta = ROOT / "mutants" / "lib" / "dlscience" / f"{module}.py.meta"
+    if not meta.exists():
+        raise SystemExit(f"no mutants of {module!r} yet: run make mutants MUTATE={module} first")
+    from mutmut.stats import status_by_exit_code
+
+    codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
+    survivors = [k for k, c in codes.items() if status_by_exit_code[c] in ("survived", "no tests")]
+    tests = tests or [f"tests/test_{module}.py"]
+    import importlib
+
+    import pytest
+    from mutmut.mutation.trampoline import set_mutant_under_test
+
+    importlib.import_module(f"dlscience.{module}")
+    missed = []
+    for name in survivors:
+        pid = os.fork()
+        if pid == 0:  # the child: one pytest run with this mutant switched on
+            set_mutant_under_test(name)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            rc = pytest.main([*tests, "-x", "-q", "--no-header", "-p", "no:cacheprovider",
+                              "-o", "addopts=", "-p", "no:randomly"])
+            os._exit(int(rc))
+        start = time.monotonic()
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                rc = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() - start > timeout:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                rc = -1  # a timeout counts as caught, as in mutmut
+                break
+            time.sleep(0.05)
+        if rc == 0:
+            missed.append(name)
+        print(f"{'survives' if rc == 0 else 'caught  '} {name}", flush=True)
+    print(f"\n{module}: {len(survivors) - len(missed)} of {len(survivors)} survivors now caught")
+    for name in missed:
+        print("  still survives:", name)
+    return 1 if missed else 0
+
+
 if __name__ == "__main__":
     os.chdir(ROOT)
     if sys.argv[1:2] == ["score"]:
         raise SystemExit(score())
+    if sys.argv[1:2] == ["recheck"]:
+        if len(sys.argv) < 3:
+            raise SystemExit("usage: scripts/mutants.py recheck MODULE [TESTS...]")
+        _isolate()
+        raise SystemExit(recheck(sys.argv[2], sys.argv[3:]))
     _isolate()
     import mutmut.__main__ as mutmut_main
     from mutmut.mutation import file_mutation
