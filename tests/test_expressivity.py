@@ -205,3 +205,279 @@ def test_new_functions_reject_bad_inputs():
         ex.grid_path_doubling(np.ones((2, 2)), (0, 0), -1)
     with pytest.raises(ValueError, match="init"):
         ex.grid_value_iteration(np.ones((2, 2)), (0, 0), 1, init=-1.0)
+
+
+# --- Added tests: exact values on tiny hand-checked cases and precise input validation. ---
+
+
+def test_relu_net_single_layer_is_affine_and_empty_list_rejected():
+    """One layer and no ReLU: x -> W x + b, checked by hand (2 * 3 + 1 = 7)."""
+    out = ex.relu_net([(np.array([[2.0], [-1.0]]), np.array([1.0, 0.5]))], np.array([[3.0]]))
+    np.testing.assert_array_equal(out, [[7.0, -2.5]])
+    with pytest.raises(ValueError, match=r"^params must hold at least one layer \(W, b\)"):
+        ex.relu_net([], np.zeros((1, 1)))
+    with pytest.raises(ValueError, match=r"^params must hold at least one layer \(W, b\)"):
+        ex.breakpoints([])
+
+
+def test_breakpoints_exact_on_kinks_at_interval_ends():
+    """relu(x - 1) and relu(-x) vanish at the ends of [0, 1] without a kink inside: only
+    relu(x - 1/2) adds a point, so the pieces are exactly [0, 1/2] and [1/2, 1]."""
+    from fractions import Fraction
+
+    hidden = (np.array([[1.0], [-1.0], [1.0]]), np.array([-1.0, 0.0, -0.5]))
+    params = [hidden, (np.ones((1, 3)), np.zeros(1))]
+    xs, fs = ex.breakpoints(params)
+    assert xs == [Fraction(0), Fraction(1, 2), Fraction(1)]
+    assert fs == [Fraction(0), Fraction(0), Fraction(1, 2)]
+    assert ex.linear_pieces(params) == 2
+
+
+def test_breakpoints_accept_float32_weights_and_scalar_bias():
+    """float32 weights are read as the exact rationals they store (2 x + 1 on [0, 1])."""
+    from fractions import Fraction
+
+    params = [(np.array([[2.0]], dtype=np.float32), np.float64(1.0))]
+    xs, fs = ex.breakpoints(params)
+    assert xs == [Fraction(0), Fraction(1)] and fs == [Fraction(1), Fraction(3)]
+
+
+def test_linear_pieces_merges_a_cancelled_kink():
+    """relu(x) + 2 relu(x - 1/4) - relu(2 x - 1/2) equals x on [0, 1]: the point 1/4 is not a
+    kink, the intervals [0, 1/4] and [1/4, 1] of unequal length share slope 1: one piece."""
+    params = [
+        (np.array([[1.0], [1.0], [2.0]]), np.array([0.0, -0.25, -0.5])),
+        (np.array([[1.0, 2.0, -1.0]]), np.zeros(1)),
+    ]
+    grid = np.linspace(0, 1, 9)
+    np.testing.assert_allclose(ex.relu_net(params, grid[:, None])[:, 0], grid, atol=1e-15)
+    xs, _ = ex.breakpoints(params)
+    assert len(xs) == 3
+    assert ex.linear_pieces(params) == 1
+
+
+def test_breakpoints_reject_bad_networks_and_intervals():
+    """Two inputs, a one-point interval: clear errors naming what is wrong."""
+    with pytest.raises(ValueError, match=r"^params must describe a network with one input"):
+        ex.breakpoints([(np.ones((1, 2)), np.zeros(1))])
+    with pytest.raises(ValueError, match=r"^need lo < hi, got lo=1.0, hi=1.0"):
+        ex.breakpoints(ex.sawtooth_params(1), 1.0, 1.0)
+
+
+@pytest.mark.parametrize("k", [0, True, 1.5])
+def test_sawtooth_params_rejects_non_positive_integers(k):
+    """k must be a positive int (bools and floats rejected)."""
+    with pytest.raises(ValueError, match=r"^k must be a positive integer"):
+        ex.sawtooth_params(k)
+
+
+def test_pieces_on_grid_boundaries():
+    """Two samples are one piece; fewer samples, a matrix or a zero step are rejected."""
+    assert ex.pieces_on_grid([0.0, 3.0], 0.5) == 1
+    assert ex.pieces_on_grid([0.0, 1.0, 0.0, 0.0], 1.0) == 3
+    for bad in ([1.0], np.zeros((2, 2))):
+        with pytest.raises(ValueError, match=r"^values must be a vector of at least 2 samples"):
+            ex.pieces_on_grid(bad, 1.0)
+    with pytest.raises(ValueError, match=r"^spacing must be positive, got 0.0"):
+        ex.pieces_on_grid([0.0, 1.0, 2.0], 0.0)
+
+
+def test_shallow_interpolant_two_knots_and_validation():
+    """Two knots: the line through (0, 1) and (2, 5), i.e. 1 + 2 x, one hidden unit."""
+    params = ex.shallow_interpolant([0.0, 2.0], [1.0, 5.0])
+    x = np.array([[0.0], [0.5], [2.0]])
+    np.testing.assert_allclose(ex.relu_net(params, x)[:, 0], [1.0, 2.0, 5.0])
+    assert params[0][0].shape == (1, 1)
+    bad = [
+        ([0.0, 2.0, 1.0], [0.0, 1.0, 2.0]),  # not increasing
+        ([0.0, 0.0, 1.0], [0.0, 1.0, 2.0]),  # repeated knot
+        ([0.0, 1.0, 2.0], [0.0, 1.0]),  # shapes differ
+        ([[0.0, 1.0], [2.0, 3.0]], [[0.0, 1.0], [2.0, 3.0]]),  # not a vector
+        ([0.0], [1.0]),  # a single knot
+    ]
+    for xs, fs in bad:
+        with pytest.raises(ValueError, match=r"^xs must be increasing with at least 2 entries"):
+            ex.shallow_interpolant(xs, fs)
+
+
+def test_random_relu_features_are_unit_slope_relus_with_kinks_in_the_data_range():
+    """Each column is relu(s (x - k)) with s = +-1 and k in [min x, max x] (both signs occur
+    among 40 units), plus a constant column of ones; width 1 is allowed."""
+    x = np.linspace(2.0, 3.0, 11)
+    feats = ex.random_relu_features(x, 40, np.random.default_rng(0))
+    assert feats.shape == (11, 41)
+    np.testing.assert_array_equal(feats[:, -1], 1.0)
+    signs = []
+    for f in feats[:, :-1].T:
+        sign = 1.0 if f[-1] > f[0] else -1.0
+        kink = x[-1] - f[-1] if sign > 0 else x[0] + f[0]
+        assert 2.0 <= kink <= 3.0
+        np.testing.assert_allclose(f, np.maximum(sign * (x - kink), 0.0), atol=1e-12)
+        signs.append(sign)
+    assert 0 < signs.count(1.0) < 40
+    assert ex.random_relu_features(x, 1, np.random.default_rng(0)).shape == (11, 2)
+
+
+@pytest.mark.parametrize("width", [0, True, 2.0])
+def test_random_relu_features_rejects_bad_width(width):
+    """width must be a positive int."""
+    with pytest.raises(ValueError, match=r"^width must be a positive integer"):
+        ex.random_relu_features(np.zeros(3), width, np.random.default_rng(0))
+
+
+def test_random_relu_features_rejects_matrix_input():
+    """x must be a vector."""
+    with pytest.raises(ValueError, match=r"^x must be a vector of inputs"):
+        ex.random_relu_features(np.zeros((3, 1)), 2, np.random.default_rng(0))
+
+
+def test_fit_random_features_is_seeded_and_interpolates_when_wide():
+    """Same seed, same prediction; with more features than points the least-squares fit
+    passes through the training data (predicting at the training inputs returns y)."""
+    x = np.linspace(-1.0, 1.0, 6)
+    y = np.array([0.3, -1.0, 2.0, 0.5, 0.0, 1.5])
+    np.testing.assert_allclose(ex.fit_random_features(x, y, x, 40, 7), y, atol=1e-8)
+    x_test = np.linspace(-1.0, 1.0, 13)
+    first = ex.fit_random_features(x, np.sin(3 * x), x_test, 3, 1)
+    np.testing.assert_array_equal(first, ex.fit_random_features(x, np.sin(3 * x), x_test, 3, 1))
+
+
+def test_value_iteration_on_a_corridor_by_hand():
+    """Corridor of costs [1, 2, 3, 4, 5] with the goal at the left end: the cost to go from cell
+    j is c_j + ... + c_1, i.e. [0, 2, 5, 9, 14]; zero rounds return the start (integer costs
+    accepted, also with the +inf start)."""
+    cost = np.array([[1, 2, 3, 4, 5]])
+    np.testing.assert_array_equal(ex.grid_value_iteration(cost, (0, 0), 0), np.zeros((1, 5)))
+    start = ex.grid_value_iteration(cost, (0, 0), 0, init=np.inf)
+    np.testing.assert_array_equal(start, [[0.0, np.inf, np.inf, np.inf, np.inf]])
+    two = ex.grid_value_iteration(cost, (0, 0), 2, init=np.inf)
+    np.testing.assert_array_equal(two, [[0.0, 2.0, 5.0, np.inf, np.inf]])
+    np.testing.assert_array_equal(ex.grid_value_iteration(cost, (0, 0), 4, init=np.inf),
+                                  [[0.0, 2.0, 5.0, 9.0, 14.0]])
+
+
+def test_path_doubling_on_a_corridor_by_hand():
+    """Same corridor: after r rounds, walks of at most 2^r steps: [0, 2, inf...] for r = 0,
+    [0, 2, 5, inf, inf] for r = 1 and the full [0, 2, 5, 9, 14] for r = 2."""
+    cost = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    inf = np.inf
+    expected = [[[0, 2, inf, inf, inf]], [[0, 2, 5, inf, inf]], [[0, 2, 5, 9, 14]]]
+    np.testing.assert_array_equal(ex.grid_path_doubling(cost, (0, 0), 2, return_all=True),
+                                  expected)
+    np.testing.assert_array_equal(ex.grid_path_doubling(cost, (0, 0), 2), expected[-1])
+    np.testing.assert_array_equal(ex.grid_path_doubling(cost, (0, 0), 3), expected[-1])
+    np.testing.assert_array_equal(ex.grid_path_doubling(cost, (0, 0), 0), expected[0])
+
+
+BAD_COSTS = [np.ones(3), np.array([[1.0, 0.0]]), np.array([[1.0, -1.0]]),
+             np.array([[1.0, np.nan]])]
+
+
+@pytest.mark.parametrize("cost", BAD_COSTS)
+@pytest.mark.parametrize("solver", ["grid_value_iteration", "grid_path_doubling"])
+def test_grid_solvers_reject_bad_costs(solver, cost):
+    """Costs must form a matrix of positive numbers: 1-D, zero, negative and nan rejected."""
+    with pytest.raises(ValueError, match=r"^cost must be a 2-D array of positive numbers"):
+        getattr(ex, solver)(cost, (0, 0), 1)
+
+
+@pytest.mark.parametrize("goal", [(1, 0), (0, 5), (-1, 0)])
+@pytest.mark.parametrize("solver", ["grid_value_iteration", "grid_path_doubling"])
+def test_grid_solvers_reject_goal_off_the_grid(solver, goal):
+    """The goal must index a cell of the 1 x 5 grid."""
+    with pytest.raises(ValueError, match=r"^goal must be a cell of the \(1, 5\) grid"):
+        getattr(ex, solver)(np.ones((1, 5)), goal, 1)
+
+
+@pytest.mark.parametrize("steps", [-1, True, 1.0])
+def test_grid_solvers_reject_bad_step_counts(steps):
+    """steps and rounds must be non-negative ints."""
+    with pytest.raises(ValueError, match=r"^steps must be a non-negative integer"):
+        ex.grid_value_iteration(np.ones((2, 2)), (0, 0), steps)
+    with pytest.raises(ValueError, match=r"^rounds must be a non-negative integer"):
+        ex.grid_path_doubling(np.ones((2, 2)), (0, 0), steps)
+
+
+def test_grid_graph_exact_on_two_by_two():
+    """Cells 0 (cost 1), 1 (cost 2), 2 (cost 3), 3 (wall): edge s -> t costs c[t], walls have
+    no edges, and the matrix keeps the full 4 x 4 shape."""
+    graph = ex.grid_graph(np.array([[1.0, 2.0], [3.0, np.inf]]))
+    assert graph.shape == (4, 4) and graph.nnz == 4
+    expected = [[0, 2, 3, 0], [1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
+    np.testing.assert_array_equal(graph.toarray(), expected)
+
+
+def _maze_tree_paths(free: np.ndarray) -> dict:
+    """Breadth-first parents of the free cells from (0, 0), by 4-neighbour moves."""
+    parent = {(0, 0): None}
+    queue = [(0, 0)]
+    while queue:
+        r, c = queue.pop(0)
+        for rr, cc in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+            inside = 0 <= rr < free.shape[0] and 0 <= cc < free.shape[1]
+            if inside and free[rr, cc] and (rr, cc) not in parent:
+                parent[(rr, cc)] = (r, c)
+                queue.append((rr, cc))
+    return parent
+
+
+def test_maze_is_a_spanning_tree_of_the_rooms():
+    """A perfect maze on n x n rooms: all n^2 rooms and exactly n^2 - 1 passages free (a tree),
+    pillars closed, all connected; over a few seeds the tree uses moves in all 4 directions
+    (some path from the start turns up, some turns left)."""
+    up = left = False
+    for seed in range(4):
+        for n in (1, 2, 5):
+            free = ex.maze(n, np.random.default_rng(seed))
+            assert free.shape == (2 * n - 1, 2 * n - 1)
+            assert free[::2, ::2].all() and not free[1::2, 1::2].any()
+            assert free.sum() == 2 * n * n - 1
+            parent = _maze_tree_paths(free)
+            assert len(parent) == free.sum()
+            for child, par in parent.items():
+                if par is not None:
+                    up |= child[0] < par[0]
+                    left |= child[1] < par[1]
+    assert up and left
+
+
+@pytest.mark.parametrize("size", [0, True, 2.0])
+def test_maze_rejects_bad_size(size):
+    """size must be a positive int."""
+    with pytest.raises(ValueError, match=r"^size must be a positive integer"):
+        ex.maze(size, np.random.default_rng(0))
+
+
+def test_braid_fraction_one_and_integer_input():
+    """Opening every separating wall leaves only the pillars closed; a 0/1 integer maze is read
+    as booleans, giving the same braid as the boolean one."""
+    free = ex.maze(4, np.random.default_rng(1))
+    full = ex.braid(free, 1.0, np.random.default_rng(2))
+    rows, cols = np.indices(free.shape)
+    np.testing.assert_array_equal(full, ~((rows % 2 == 1) & (cols % 2 == 1)))
+    np.testing.assert_array_equal(ex.braid(free.astype(int), 0.5, np.random.default_rng(3)),
+                                  ex.braid(free, 0.5, np.random.default_rng(3)))
+    for bad in (np.ones((3, 5), dtype=bool), np.ones(3, dtype=bool)):
+        with pytest.raises(ValueError, match=r"^free must be a square maze of odd side"):
+            ex.braid(bad, 0.5, np.random.default_rng(0))
+
+
+def test_min_plus_blocks_cover_all_rows_and_default_block():
+    """Brute-force reference on a tall a (6 x 2) and a wide k > n product, for every block size
+    (all results kept alive so no stale memory can pass for a result); bad shapes and blocks
+    rejected."""
+    rng = np.random.default_rng(8)
+    a, b = rng.uniform(0, 5, size=(6, 2)), rng.uniform(0, 5, size=(2, 3))
+    expected = np.array([[min(a[i, k] + b[k, j] for k in range(2)) for j in range(3)]
+                         for i in range(6)])
+    results = [ex.min_plus(a, b, block=block) for block in (1, 2, 4)]
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+    a2, b2 = rng.uniform(0, 5, size=(3, 4)), rng.uniform(0, 5, size=(4, 2))
+    expected2 = (a2[:, :, None] + b2[None]).min(axis=1)
+    np.testing.assert_array_equal(ex.min_plus(a2, b2), expected2)
+    with pytest.raises(ValueError, match=r"^a and b must be matrices"):
+        ex.min_plus(np.zeros(3), np.zeros((3, 2)))
+    for block in (True, 2.0):
+        with pytest.raises(ValueError, match=r"^block must be a positive integer"):
+            ex.min_plus(a, b, block=block)

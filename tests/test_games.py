@@ -184,3 +184,199 @@ def test_hedge_moves_away_from_a_fully_mixed_equilibrium():
     direct = (x_star * np.log(x_star / run.row)).sum(axis=1) + (y_star * np.log(y_star / run.col)
                                                                 ).sum(axis=1)
     np.testing.assert_allclose(potential, direct, rtol=1e-12)
+
+
+# --- Added tests: hand values, exact invariances and precise argument checks. ---
+
+
+def test_boolean_and_one_by_one_payoffs():
+    """A 0/1 boolean payoff is read as numbers: the identity game has value 1/2 with uniform
+    strategies; a 1 x 1 game [[2]] has value 2."""
+    sol = games.solve_matrix_game(np.eye(2, dtype=bool))
+    assert sol.value == pytest.approx(0.5, abs=1e-12)
+    np.testing.assert_allclose(sol.row, [0.5, 0.5], atol=1e-10)
+    assert games.solve_matrix_game([[2.0]]).value == pytest.approx(2.0, abs=1e-12)
+    with pytest.raises(ValueError, match=r"^A must have finite entries"):
+        games.solve_matrix_game([[1.0, np.inf]])
+
+
+@pytest.mark.parametrize("tol", [0, -1e-3, np.inf, np.nan, True, None])
+def test_solve_matrix_game_rejects_bad_tol(tol):
+    """tol must be a positive finite number (bool, None, 0, inf, nan rejected)."""
+    with pytest.raises(ValueError, match=r"^tol must be a positive finite number"):
+        games.solve_matrix_game(np.eye(2), tol=tol)
+
+
+def test_solve_matrix_game_passes_tol_to_highs():
+    """An absurd tolerance (10) reaches HiGHS, whose row program then fails: a RuntimeError
+    naming the row player's program."""
+    with pytest.raises(RuntimeError, match=r"^the row player's linear program failed: "):
+        games.solve_matrix_game(np.array([[3.0, -1.0], [-2.0, 1.0]]), tol=10.0)
+
+
+def test_duality_gap_batched_by_hand_and_checks():
+    """Gaps per pair on A = I: (e1, e1) gives 1 - 0 = 1, (uniform, uniform) gives 0.5 - 0.5 = 0."""
+    x = np.array([[1.0, 0.0], [0.5, 0.5]])
+    np.testing.assert_allclose(games.duality_gap(np.eye(2), x, x), [1.0, 0.0], atol=1e-15)
+    with pytest.raises(ValueError, match=r"^y must be a probability vector"):
+        games.duality_gap(np.eye(2), [0.5, 0.5], [1.5, -0.5])
+    with pytest.raises(ValueError, match=r"^x must be a probability vector"):
+        games.duality_gap(np.eye(2), [1.5, -0.5], [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"^y must have last dimension 2, got shape \(3,\)"):
+        games.duality_gap(np.eye(2), [0.5, 0.5], np.full(3, 1 / 3))
+
+
+def test_game_with_equilibrium_rejects_bad_strategies():
+    """Strategies must be fully mixed probability vectors of one common length >= 2."""
+    rng = np.random.default_rng(0)
+    half = [0.5, 0.5]
+    with pytest.raises(ValueError, match=r"^row must be a probability vector"):
+        games.game_with_equilibrium([0.5, 0.6], half, rng)
+    with pytest.raises(ValueError, match=r"^col must be a probability vector"):
+        games.game_with_equilibrium(half, [0.5, 0.6], rng)
+    with pytest.raises(ValueError, match=r"^row must"):
+        games.game_with_equilibrium(0.5, half, rng)
+    for row, col in (([1.0], [1.0]), (np.full((2, 2), 0.5), half)):
+        with pytest.raises(ValueError, match=r"^row must be one probability vector of length"):
+            games.game_with_equilibrium(row, col, rng)
+    for row, col in ((half, [1.0, 0.0]), ([1.0, 0.0], half)):
+        with pytest.raises(ValueError, match=r"^row and col must be fully mixed"):
+            games.game_with_equilibrium(row, col, rng)
+
+
+def test_hedge_lr_and_bound_by_hand():
+    """hedge_lr(2, 8) = sqrt(8 ln 2 / 8) = sqrt(ln 2); the bound with n = 1, lr = 0.5, T = 10
+    is 0 / 0.5 + 0.5 * 10 / 8 = 0.625."""
+    assert games.hedge_lr(2, 8) == pytest.approx(np.sqrt(np.log(2)), rel=1e-15)
+    assert games.hedge_regret_bound(1, 10, 0.5) == pytest.approx(0.625, rel=1e-15)
+
+
+@pytest.mark.parametrize("fn", [games.hedge_lr, games.hedge_regret_bound])
+def test_hedge_lr_and_bound_name_bad_arguments(fn):
+    """Each integer argument is checked under its own name (n_actions >= 2 for the step)."""
+    args = (0.5,) if fn is games.hedge_regret_bound else ()
+    with pytest.raises(ValueError, match=r"^n_actions must be a positive integer"):
+        fn(0, 10, *args)
+    with pytest.raises(ValueError, match=r"^steps must be a positive integer"):
+        fn(2, 0, *args)
+    with pytest.raises(ValueError, match=r"^n_actions must be at least 2, got 1"):
+        games.hedge_lr(1, 10)
+    with pytest.raises(ValueError, match=r"^lr must be a positive finite number"):
+        games.hedge_regret_bound(2, 10, 0.0)
+
+
+def _hedge_reference(A, steps, lr, x, y):
+    """Hedge by the documented rule x' ∝ x exp(lr A y), y' ∝ y exp(-lr A^T x), in log space."""
+    from scipy.special import softmax
+
+    lx, ly, xs, ys = np.log(x), np.log(y), [], []
+    for _ in range(steps):
+        x, y = softmax(lx), softmax(ly)
+        xs.append(x)
+        ys.append(y)
+        lx, ly = lx + lr * A @ y, ly - lr * A.T @ x
+    return np.array(xs), np.array(ys)
+
+
+def test_hedge_self_play_from_given_start_and_with_large_payoffs():
+    """Custom first strategies are used; payoffs of size 500 do not overflow (compared with
+    the log-space rule and scipy's softmax)."""
+    A = np.array([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]])
+    row0, col0 = np.array([0.8, 0.2]), np.array([0.1, 0.3, 0.6])
+    run = games.hedge_self_play(A, 20, 0.3, row0=row0, col0=col0)
+    xs, ys = _hedge_reference(A, 20, 0.3, row0, col0)
+    np.testing.assert_allclose(run.row, xs, rtol=1e-12)
+    np.testing.assert_allclose(run.col, ys, rtol=1e-12)
+    big = 500 * np.array([[1.0, -1.0], [-1.0, 1.0]])
+    run = games.hedge_self_play(big, 4, 1.0, row0=[0.6, 0.4], col0=[0.5, 0.5])
+    xs, ys = _hedge_reference(big, 4, 1.0, np.array([0.6, 0.4]), np.array([0.5, 0.5]))
+    np.testing.assert_allclose(run.row, xs, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(run.col, ys, rtol=1e-12, atol=1e-300)
+
+
+def test_hedge_self_play_rejects_bad_arguments():
+    """steps, lr, row0 and col0 are each checked under their own name."""
+    A = np.eye(2)
+    with pytest.raises(ValueError, match=r"^steps must be a positive integer"):
+        games.hedge_self_play(A, 0, 0.1)
+    for lr in (0.0, np.inf, True):
+        with pytest.raises(ValueError, match=r"^lr must be a positive finite number"):
+            games.hedge_self_play(A, 2, lr)
+    for name in ("row0", "col0"):
+        with pytest.raises(ValueError, match=rf"^{name} must be a probability vector"):
+            games.hedge_self_play(A, 2, 0.1, **{name: [0.5, 0.6]})
+        with pytest.raises(ValueError, match=rf"^{name} must have last dimension 2"):
+            games.hedge_self_play(A, 2, 0.1, **{name: [1.0]})
+        with pytest.raises(ValueError, match=r"^row0 and col0 must be fully mixed"):
+            games.hedge_self_play(A, 2, 0.1, **{name: [1.0, 0.0]})
+
+
+def test_kl_divergence_checks_and_zero_entries_without_warnings():
+    """p = (1, 0): KL = log 2 against (1/2, 1/2), computed without a log(0) warning; mismatched
+    lengths and a q with a zero entry are rejected."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(games.kl_divergence([1.0, 0.0], [0.5, 0.5])) == pytest.approx(np.log(2))
+    with pytest.raises(ValueError, match=r"^p and q must have the same last dimension"):
+        games.kl_divergence([0.5, 0.5], [1 / 3, 1 / 3, 1 / 3])
+    with pytest.raises(ValueError, match=r"^q must be fully mixed"):
+        games.kl_divergence([0.5, 0.5], [1.0, 0.0])
+
+
+@pytest.mark.parametrize("momentum", [True, -1.0, -1.5, 1.0])
+def test_momentum_outside_open_interval_rejected(momentum):
+    """beta must be a number in (-1, 1): both ends and a bool are rejected."""
+    with pytest.raises(ValueError, match=r"^momentum must be a number in \(-1, 1\)"):
+        games.bilinear_update_matrix("nm", 0.1, momentum)
+
+
+def test_update_matrices_and_radii_by_hand_with_default_momentum():
+    """eta = 1/2: gda [[1, -1/2], [1/2, 1]], alt-gda [[1, -1/2], [1/2, 3/4]], radii sqrt(5/4)
+    and exactly 1 (alternating GDA conserves an energy for eta <= 2)."""
+    np.testing.assert_array_equal(games.bilinear_update_matrix("gda", 0.5),
+                                  [[1.0, -0.5], [0.5, 1.0]])
+    np.testing.assert_array_equal(games.bilinear_update_matrix("alt-gda", 0.5),
+                                  [[1.0, -0.5], [0.5, 0.75]])
+    assert games.bilinear_spectral_radius("gda", 0.5) == pytest.approx(np.sqrt(1.25))
+    assert games.bilinear_spectral_radius("alt-gda", 0.5) == 1.0
+
+
+@pytest.mark.parametrize("fn", [games.bilinear_update_matrix, games.bilinear_spectral_radius])
+def test_update_matrix_and_radius_name_bad_lr(fn):
+    """lr is checked under its own name."""
+    with pytest.raises(ValueError, match=r"^lr must be a positive finite number"):
+        fn("gda", 0.0)
+
+
+@pytest.mark.parametrize("method", games.METHODS)
+def test_trajectory_on_scaled_game_equals_rescaled_step(method):
+    """On f = a x y (A = [[a]]) a step eta acts as step a eta on x y: the trajectory with
+    A = [[2]], lr = 0.1 follows bilinear_update_matrix(method, 0.2); scalar starts accepted."""
+    beta = 0.3 if method == "nm" else 0.0
+    xs, ys = games.bilinear_trajectory(method, 0.1, 0.7, -0.4, 6, A=[[2.0]], momentum=beta)
+    M = games.bilinear_update_matrix(method, 0.2, beta)
+    state = np.array([0.7, -0.4] if len(M) == 2 else [0.7, -0.4, 0.7, -0.4])
+    for t in range(6):
+        state = M @ state
+        np.testing.assert_allclose([xs[t + 1, 0], ys[t + 1, 0]], state[:2], rtol=1e-12)
+
+
+def test_trajectory_on_non_square_game_and_argument_checks():
+    """Simultaneous GDA on a 2 x 3 game, one step by hand: x1 = x0 - eta A y0,
+    y1 = y0 + eta A^T x0; wrong shapes, lr and steps rejected with their names."""
+    A = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])
+    x0, y0 = np.array([1.0, -1.0]), np.array([0.5, 0.0, 1.0])
+    xs, ys = games.bilinear_trajectory("gda", 0.1, x0, y0, 1, A=A)
+    # A y0 = (2.5, -1), A^T x0 = (1, -1, 3)
+    np.testing.assert_allclose(xs[1], [1.0 - 0.25, -1.0 + 0.1], rtol=1e-15)
+    np.testing.assert_allclose(ys[1], [0.6, -0.1, 1.3], rtol=1e-15)
+    message = r"^x0 and y0 must have shapes \(2,\) and \(3,\) for A of shape \(2, 3\), got " \
+              r"\(3,\) and \(2,\)\.$"
+    with pytest.raises(ValueError, match=message):
+        games.bilinear_trajectory("gda", 0.1, y0, x0, 1, A=A)
+    with pytest.raises(ValueError, match=r"^lr must be a positive finite number"):
+        games.bilinear_trajectory("gda", 0.0, 1.0, 1.0, 1)
+    with pytest.raises(ValueError, match=r"^steps must be a positive integer"):
+        games.bilinear_trajectory("gda", 0.1, 1.0, 1.0, 0)
