@@ -273,3 +273,11 @@ def test_audit_of_glued_dicts_lists_every_problem_in_order():
         "loose-hi: bound leaves 7 spreads of room (> 5) with no loose_because=",
     ]
     assert audit(recorded()) == problems
+
+
+@pytest.mark.parametrize("value", [{}, {"data": {}}, {"data": {"text/plain": ""}}, "", "  "])
+def test_from_glue_names_the_key_of_an_empty_claim(value: object) -> None:
+    """A claim entry without text is an error naming its key, not a SyntaxError from
+    ``ast.literal_eval("")`` (the empty string is 'in' every string: the old quote test)."""
+    with pytest.raises(ValueError, match=r"^glued value 'claim__x' is empty"):
+        claims.from_glue({"claim__x": value})

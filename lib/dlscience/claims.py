@@ -275,7 +275,10 @@ def from_glue(glued: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         if isinstance(value, dict):  # a myst-nb output bundle
             value = value.get("data", {}).get("text/plain", "")
-        if isinstance(value, str) and value[:1] in "'\"":
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(f"glued value {key!r} is empty: expected the JSON text of a claim "
+                             "(a myst-nb bundle with data['text/plain'], or the string itself).")
+        if isinstance(value, str) and value[:1] in ("'", '"'):
             import ast
 
             value = ast.literal_eval(value)
