@@ -73,3 +73,103 @@ def test_bad_input_is_named():
         gen.fit_gda(np.ones((3, 1)), np.array([0, 0, 0]))
     with pytest.raises(ValueError, match="dim"):
         gen.shared_covariance_problem(0, 1.0, 1.0, np.random.default_rng(0))
+
+
+def _two(d: int = 2) -> list[gen.Component]:
+    return [gen.Component(0.4, np.zeros(d), np.eye(d), 0),
+            gen.Component(0.6, np.ones(d), np.eye(d), 1)]
+
+
+@pytest.mark.parametrize("components, message", [
+    ([], r"^components must be a non-empty list of Component\.$"),
+    ([gen.Component(0.4, np.zeros(2), np.eye(2), 0),
+      gen.Component(0.6, np.ones(2), np.eye(2), 2)], r"^component labels must be 0 or 1, got 2"),
+    ([gen.Component(0.4, np.zeros(2), np.eye(2), 0),
+      gen.Component(0.6, np.ones(3), np.eye(2), 1)],
+     r"^every component needs a mean of shape \(2,\) and a covariance of shape \(2, 2\)"),
+    ([gen.Component(0.4, np.zeros(2), np.eye(2), 0),
+      gen.Component(0.6, np.ones(2), np.eye(3), 1)], r"^every component needs a mean"),
+    ([gen.Component(1.0, np.zeros(2), np.eye(2), 0),
+      gen.Component(0.0, np.ones(2), np.eye(2), 1)], r"^component weights must be positive"),
+    ([gen.Component(0.4, np.zeros(2), np.eye(2), 1),
+      gen.Component(0.6, np.ones(2), np.eye(2), 1)],
+     r"^a binary problem needs components of both labels 0 and 1\.$"),
+])
+def test_bad_components_are_named(components, message):
+    """Each rule of a valid problem has its own message, checked from its start."""
+    with pytest.raises(ValueError, match=message):
+        gen.linear_error(np.ones(2), 0.0, components)
+
+
+@pytest.mark.parametrize("n", [0, 1.5, True])
+def test_sample_rejects_bad_n(n):
+    """n must be a positive integer (a float or a bool is not)."""
+    with pytest.raises(ValueError, match=r"^n must be a positive integer"):
+        gen.sample(_two(), n, np.random.default_rng(0))
+
+
+def test_sample_of_one_point_has_integer_labels():
+    """n = 1 is allowed; labels come back as integers in {0, 1}."""
+    x, y = gen.sample(_two(), 1, np.random.default_rng(0))
+    assert x.shape == (1, 2) and y.shape == (1,)
+    assert y.dtype.kind == "i" and y[0] in (0, 1)
+    _, y = gen.sample(_two(), 50, np.random.default_rng(1))
+    assert y.dtype.kind == "i" and set(y.tolist()) == {0, 1}
+
+
+@pytest.mark.parametrize("dim, mahalanobis, condition, message", [
+    (True, 1.0, 1.0, r"^dim must be a positive integer"),
+    (0, 1.0, 1.0, r"^dim must be a positive integer"),
+    (2, 0.0, 2.0, r"^mahalanobis must be positive and condition at least 1, got 0\.0 and 2\.0"),
+    (2, 1.0, 0.5, r"^mahalanobis must be positive and condition at least 1"),
+])
+def test_shared_covariance_problem_rejects_bad_arguments(dim, mahalanobis, condition, message):
+    """Boundary values: dim 0, mahalanobis 0 and condition below 1 are rejected."""
+    with pytest.raises(ValueError, match=message):
+        gen.shared_covariance_problem(dim, mahalanobis, condition, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("dim, mahalanobis, condition",
+                         [(1, 0.5, 1.0), (3, 1.0, 1.5), (4, 2.0, 9.0)])
+def test_shared_covariance_problem_spectrum(dim, mahalanobis, condition):
+    """Smallest allowed values work; the eigenvalues are geomspace(1/sqrt(c), sqrt(c), dim)."""
+    m0, m1, cov = gen.shared_covariance_problem(dim, mahalanobis, condition,
+                                                np.random.default_rng(2))
+    np.testing.assert_allclose(np.linalg.eigvalsh(cov),
+                               np.geomspace(condition ** -0.5, condition ** 0.5, dim), rtol=1e-10)
+    np.testing.assert_array_equal(m0, np.zeros(dim))
+    assert np.sqrt(m1 @ np.linalg.solve(cov, m1)) == pytest.approx(mahalanobis, rel=1e-12)
+
+
+def test_fit_gda_bad_input_messages():
+    """Shape mismatch, a missing class and too few points are reported with exact numbers."""
+    x = np.random.default_rng(0).normal(size=(6, 2))
+    with pytest.raises(ValueError, match=r"^x must be \(n, d\) and y \(n,\), got \(6, 2\) and "
+                                         r"\(5,\)\.$"):
+        gen.fit_gda(x, np.array([0, 1, 0, 1, 0]))
+    for labels in ([1] * 6, [0] * 6, [0, 1, 2, 0, 1, 0]):
+        with pytest.raises(ValueError, match=r"^y must hold labels 0 and 1, both present\.$"):
+            gen.fit_gda(x, np.array(labels))
+    # two classes of 2 points in dimension 5: the pooled covariance has rank <= 4 - 2 = 2
+    with pytest.raises(ValueError, match=r"^the pooled covariance is singular: GDA needs more than "
+                                         r"6 points in dimension 5, got 4\.$"):
+        gen.fit_gda(np.random.default_rng(0).normal(size=(4, 5)), np.array([0, 1, 0, 1]))
+
+
+def test_linear_error_of_a_constant_classifier():
+    """w = 0 predicts 1[b > 0] everywhere: the error is the weight of the other label (by hand)."""
+    comps = _two()
+    assert gen.linear_error(np.zeros(2), 0.5, comps) == pytest.approx(0.4)   # all say 1
+    assert gen.linear_error(np.zeros(2), 0.0, comps) == pytest.approx(0.6)   # 0 > 0 is false
+    assert gen.linear_error(np.zeros(2), -2.0, comps) == pytest.approx(0.6)  # all say 0
+
+
+def test_fit_gda_computes_in_float64():
+    """float32 data gives the float64 estimates of the same (exactly converted) numbers."""
+    comps = _two(3)
+    x, y = gen.sample(comps, 40, np.random.default_rng(3))
+    x32 = x.astype(np.float32)
+    got, ref = gen.fit_gda(x32, y), gen.fit_gda(x32.astype(np.float64), y)
+    assert got.cov.dtype == np.float64
+    np.testing.assert_allclose(got.cov, ref.cov, rtol=1e-13)
+    np.testing.assert_allclose(got.mean1, ref.mean1, rtol=1e-13)

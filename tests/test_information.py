@@ -1,5 +1,8 @@
 """Tests of dlscience.information against scipy and values by hand."""
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 from dlscience import information as inf
@@ -149,3 +152,207 @@ def test_plugin_mutual_information_matches_sklearn():
     # I(X;T) of the binned layer is the entropy of its codes, against scipy
     _, counts = np.unique(labels, return_counts=True)
     assert i_xt == pytest.approx(scipy_entropy(counts, base=2), abs=1e-12)
+
+
+# --- messages, boundaries and dtypes -------------------------------------------------------------
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: inf.entropy([]), r"^p must not be empty\.$"),
+    (lambda: inf.entropy([0.5, 0.6]), r"^p must sum to 1"),
+    (lambda: inf.kl_divergence([0.5, 0.6], [0.5, 0.5]), r"^p must sum to 1"),
+    (lambda: inf.kl_divergence([0.5, 0.5], [0.5, 0.6]), r"^q must sum to 1"),
+    (lambda: inf.mutual_information([[0.5, 0.6]]), r"^p_xy must sum to 1"),
+    (lambda: inf.random_channel(0, 2, np.random.default_rng(0)), r"^n_in must be a positive"),
+    (lambda: inf.random_channel(2, 0, np.random.default_rng(0)), r"^n_out must be a positive"),
+    (lambda: inf.random_channel(2, 2, np.random.default_rng(0), 0.0),
+     r"^concentration must be a positive finite number"),
+    (lambda: inf.row_ids(np.zeros(0)), r"^codes must have shape \(n,\) or \(n, d\) with n >= 1"),
+    (lambda: inf.row_ids(np.zeros((2, 2, 2))), r"^codes must have shape"),
+    (lambda: inf.plugin_mutual_information(np.zeros(3), np.zeros(4)),
+     r"^a and b must have the same number of rows, got 3 and 4\.$"),
+    (lambda: inf.bin_codes(np.zeros(3), 0, 0.0, 1.0), r"^n_bins must be a positive integer"),
+    (lambda: inf.bin_codes(np.zeros(3), 3, -np.inf, 1.0), r"^the bin range needs finite lo < hi"),
+    (lambda: inf.bin_codes(np.zeros(3), 3, 0.0, np.inf), r"^the bin range needs finite lo < hi"),
+    (lambda: inf.binned_information(np.zeros((2, 2, 2)), [0, 1], 3),
+     r"^t must have shape \(n, d\), got \(2, 2, 2\)\.$"),
+    (lambda: inf.binned_information(np.zeros((3, 1)), [0, 1, 0], 3, hi=1.0),
+     r"^give both lo and hi \(fixed binning\) or neither \(adaptive binning\)\.$"),
+])
+def test_error_messages_name_the_argument(call, message):
+    """Each bad argument is named at the start of the message (anchored match)."""
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_entropy_of_a_point_mass_is_plus_zero():
+    """H of a point mass is 0.0, not -0.0 (the sign shows in printed tables)."""
+    assert math.copysign(1.0, inf.entropy([1.0, 0.0])) == 1.0
+    assert str(inf.entropy([0.0, 1.0, 0.0])) == "0.0"
+
+
+def test_float32_input_is_computed_in_float64():
+    """A float32 distribution (exactly representable) gives the float64 entropy to 1e-15."""
+    p32 = np.array([0.5, 0.375, 0.125], dtype=np.float32)
+    ref = -(0.5 * np.log2(0.5) + 0.375 * np.log2(0.375) + 0.125 * np.log2(0.125))
+    assert inf.entropy(p32) == pytest.approx(ref, rel=1e-15)
+    # bin_codes bins the float32 number itself: float32(0.7) = 0.69999998... lies in bin 6 of 10
+    t32 = np.array([0.7, 0.9], dtype=np.float32)
+    assert inf.bin_codes(t32, 10, 0.0, 1.0).tolist() == [6, 8]
+    assert inf.bin_codes(t32, 10, 0.0, 1.0).dtype.kind == "i"
+
+
+def test_kl_divergence_with_point_masses():
+    """KL(p || p) = 0 for a point mass; mass where q has none is inf, without a warning."""
+    assert inf.kl_divergence([1.0, 0.0], [1.0, 0.0]) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert inf.kl_divergence([0.5, 0.5], [1.0, 0.0]) == float("inf")
+    # KL([1/2, 1/2] || [1/4, 3/4]) by hand: 1/2 log2 2 + 1/2 log2 (2/3)
+    assert inf.kl_divergence([0.5, 0.5], [0.25, 0.75]) == pytest.approx(
+        0.5 + 0.5 * np.log2(2 / 3), rel=1e-14)
+
+
+def test_random_channel_default_is_uniform_dirichlet():
+    """Default concentration 1: the rows are numpy's Dirichlet(1, ..., 1) draws (same stream)."""
+    k = inf.random_channel(3, 4, np.random.default_rng(7))
+    ref = np.random.default_rng(7).dirichlet(np.ones(4), size=3)
+    np.testing.assert_array_equal(k, ref)
+
+
+def test_row_ids_single_row_and_columns():
+    """One row is allowed; ids group equal rows, checked by hand."""
+    assert inf.row_ids(np.array([[5, 6]])).tolist() == [0]
+    ids = inf.row_ids(np.array([[1, 2], [3, 4], [1, 2]]))
+    assert ids[0] == ids[2] != ids[1]
+
+
+# --- information_plane against an independent reference trainer --------------------------------
+
+_BITS = ((np.arange(16)[:, None] >> np.arange(4)) & 1) * 2.0 - 1     # 16 distinct inputs
+_LABELS = ((_BITS[:, 0] + _BITS[:, 1] + 0.5 * _BITS[:, 2]) > 0).astype(int)
+
+
+def _reference_hidden(seed, widths, activation, epochs, lr, optimizer, record):
+    """One seed's net trained on its own: the documented init (N(0, 1/fan_in) weights drawn
+    from torch.Generator seeded seed * 101 + layer, zero biases), mean cross-entropy, full-batch
+    Adam or SGD with momentum 0.9. Returns {epoch: ([hidden activations], logits)}."""
+    import torch
+
+    sizes = [_BITS.shape[1], *widths, 2]
+    ws, bs = [], []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        g = torch.Generator().manual_seed(seed * 101 + i)
+        ws.append((torch.randn(a, b, generator=g, dtype=torch.float64) / math.sqrt(a))
+                  .requires_grad_())
+        bs.append(torch.zeros(b, dtype=torch.float64, requires_grad=True))
+    x = torch.tensor(_BITS, dtype=torch.float64)
+    y = torch.tensor(_LABELS, dtype=torch.long)
+    act = torch.tanh if activation == "tanh" else torch.relu
+    opt = (torch.optim.Adam([*ws, *bs], lr=lr) if optimizer == "adam"
+           else torch.optim.SGD([*ws, *bs], lr=lr, momentum=0.9))
+
+    def forward():
+        h, hidden = x, []
+        for i, (w, b) in enumerate(zip(ws, bs)):
+            h = h @ w + b
+            if i < len(ws) - 1:
+                h = act(h)
+                hidden.append(h.detach().numpy().copy())
+        return hidden, h
+
+    out = {}
+    for epoch in range(epochs + 1):
+        if epoch in record:
+            hidden, logits = forward()
+            out[epoch] = (hidden, logits.detach().numpy())
+        if epoch == epochs:
+            return out
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(forward()[1], y).backward()
+        opt.step()
+    return out
+
+
+@pytest.mark.parametrize("activation, optimizer, lr", [("relu", "sgd", 0.2),
+                                                       ("tanh", "adam", 0.05)])
+def test_information_plane_matches_reference_training(activation, optimizer, lr):
+    """Every recorded quantity, at every checkpoint and for every seed, against a net trained
+    on its own and binned by hand: codes floor((t - lo) / (hi - lo) * B) clipped to [0, B-1]."""
+    seeds, widths, epochs, n_bins = [2, 5, 11], (3, 2), 12, 8
+    r = inf.information_plane(_BITS, _LABELS, widths, activation, epochs=epochs, lr=lr,
+                              seeds=seeds, n_checkpoints=4, n_bins=n_bins,
+                              optimizer=optimizer)
+    # geomspace(1, 13, 4) - 1 = 13^(k/3) - 1 = 0, 1.35, 4.53, 12 -> rounded 0, 1, 5, 12
+    np.testing.assert_array_equal(r.epochs, [0, 1, 5, 12])
+    assert r.epochs.dtype.kind == "i"
+    assert r.accuracy.shape == (3, 4) and r.saturated.shape == (3, 4, 2)
+    for s, seed in enumerate(seeds):
+        ref = _reference_hidden(seed, widths, activation, epochs, lr, optimizer, set(r.epochs))
+        for c, epoch in enumerate(r.epochs):
+            hidden, logits = ref[epoch]
+            assert r.accuracy[s, c] == pytest.approx(np.mean(logits.argmax(1) == _LABELS))
+            for layer, h in enumerate(hidden):
+                lo, hi = (-1.0, 1.0) if activation == "tanh" else (0.0, max(h.max(), 1e-12))
+                codes = np.clip(np.floor((h - lo) / (hi - lo) * n_bins), 0, n_bins - 1)
+                _, counts = np.unique(codes, axis=0, return_counts=True)
+                assert r.i_xt[s, c, layer] == pytest.approx(
+                    scipy_entropy(counts, base=2), abs=1e-12)
+                assert (r.i_xt[s, c, layer], r.i_ty[s, c, layer]) == pytest.approx(
+                    inf.binned_information(h, _LABELS, n_bins, lo, hi), abs=1e-12)
+                edge = (codes == 0) | (codes == n_bins - 1)
+                assert r.saturated[s, c, layer] == pytest.approx(edge.mean())
+                assert r.bin_top[s, c, layer] == pytest.approx(hi, rel=1e-9)
+        if s == 0:
+            for got, want in zip(r.activations, ref[epochs][0]):
+                np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def _plane(**kw):
+    args = dict(x=_BITS[:4], y=np.array([0, 1, 1, 0]), widths=(2,), activation="tanh", epochs=1,
+                lr=0.1, seeds=[0])
+    return inf.information_plane(**{**args, **kw})
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(optimizer="rmsprop"), r"^optimizer must be 'adam' or 'sgd', got 'rmsprop'\.$"),
+    (dict(epochs=0), r"^epochs must be a positive integer, got 0\.$"),
+    (dict(lr=0.0), r"^lr must be a positive finite number"),
+    (dict(n_checkpoints=0), r"^n_checkpoints must be a positive integer"),
+    (dict(n_bins=0), r"^n_bins must be a positive integer"),
+    (dict(fixed_width=-1.0), r"^fixed_width must be a positive finite number"),
+    (dict(widths=()), r"^widths must be a non-empty tuple of positive integers\.$"),
+    (dict(widths=(2, 0)), r"^widths\[i\] must be a positive integer"),
+    (dict(seeds=[]), r"^seeds must be a non-empty list of seeds\.$"),
+    (dict(x=np.zeros(4)), r"^x must have shape \(n, d\) and y shape \(n,\) with labels in "
+                          r"\{0, 1\}\.$"),
+    (dict(y=np.array([0, 1, 1])), r"^x must have shape \(n, d\)"),
+    (dict(y=np.array([0, 1, 2, 0])), r"^x must have shape \(n, d\)"),
+])
+def test_information_plane_rejects_bad_arguments(kw, message):
+    """Each bad argument of the trainer is named at the start of its message."""
+    with pytest.raises(ValueError, match=message):
+        _plane(**kw)
+
+
+def test_information_plane_defaults_and_label_dtype():
+    """Defaults are n_checkpoints = n_bins = 30, Adam and fixed bins of width 2/30: a run with
+    defaults equals one with these values spelled out; int32 labels give the same run; a width
+    of 1 is allowed."""
+    y = _LABELS
+    kw = dict(widths=(1, 3), activation="tanh", epochs=20, lr=0.05, seeds=[4])
+    r = inf.information_plane(_BITS, y.astype(np.int32), **kw)
+    ref = inf.information_plane(_BITS, y, **kw, n_checkpoints=30, n_bins=30, optimizer="adam",
+                                fixed_width=2 / 30)
+    for field in ("epochs", "i_xt", "i_ty", "saturated", "accuracy", "i_xt_fixed"):
+        np.testing.assert_array_equal(getattr(r, field), getattr(ref, field))
+    for a, b in zip(r.activations, ref.activations):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_information_plane_explicit_fixed_width_by_hand():
+    """i_xt_fixed with fixed_width = 0.25: entropy of the rows floor(t / 0.25), by hand."""
+    r = inf.information_plane(_BITS, _LABELS, (3,), "relu", epochs=3, lr=0.05, seeds=[1],
+                              n_checkpoints=2, fixed_width=0.25)
+    h = r.activations[0]
+    _, counts = np.unique(np.floor(h / 0.25), axis=0, return_counts=True)
+    assert r.i_xt_fixed[0, -1, 0] == pytest.approx(scipy_entropy(counts, base=2), abs=1e-12)
