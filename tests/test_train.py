@@ -58,3 +58,93 @@ def test_fit_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=name):
         train.fit(net, x, y, loss_fn=torch.nn.functional.cross_entropy,
                   optimizer=torch.optim.SGD(net.parameters(), lr=0.1), **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# The batches, steps and records of fit against an explicit schedule.
+
+
+class _BatchRecorder(torch.nn.Module):
+    """A linear model whose input is an example index; it records the indices of every
+    training batch (the logging evaluations run under no_grad and are not recorded)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(1, 2)
+        self.batches: list[list[int]] = []
+
+    def forward(self, x):
+        if torch.is_grad_enabled():
+            self.batches.append(x[:, 0].long().tolist())
+        return self.lin(x)
+
+
+def _expected_batches(n: int, batch_size: int, steps: int, seed: int) -> list[list[int]]:
+    """The documented schedule: a permutation from torch.Generator().manual_seed(seed), cut
+    into consecutive batches, a fresh permutation when the next batch would not fit."""
+    gen = torch.Generator().manual_seed(seed)
+    order, cursor, out = torch.randperm(n, generator=gen), 0, []
+    for _ in range(steps):
+        if cursor + batch_size > n:
+            order, cursor = torch.randperm(n, generator=gen), 0
+        out.append(order[cursor:cursor + batch_size].tolist())
+        cursor += batch_size
+    return out
+
+
+def _fit_recorder(n: int = 10, **kwargs):
+    torch.manual_seed(0)
+    model = _BatchRecorder()
+    x = torch.arange(n, dtype=torch.float32)[:, None]
+    y = torch.arange(n) % 2
+    hist = train.fit(model, x, y, loss_fn=torch.nn.functional.cross_entropy,
+                     optimizer=torch.optim.SGD(model.parameters(), lr=0.01), **kwargs)
+    return model, hist
+
+
+@pytest.mark.parametrize(("batch_size", "seed"), [(3, 0), (5, 2), (10, 1), (1, 4)])
+def test_fit_minibatch_schedule_matches_the_reference(batch_size, seed):
+    """Batches seen in training equal the explicit schedule (seed 0 is the default); the
+    generator is fit's own, so the global RNG does not change them."""
+    kwargs = {} if seed == 0 else {"seed": seed}
+    model, _ = _fit_recorder(steps=7, batch_size=batch_size, **kwargs)
+    assert model.batches == _expected_batches(10, batch_size, 7, seed)
+
+
+def test_fit_full_batch_default_logging_and_step_count():
+    """Full batch: one forward per step, all 10 examples; with the default log_every = 10 a
+    run of 25 steps records steps 0, 10, 20 and the last one, 25."""
+    model, hist = _fit_recorder(steps=25)
+    assert model.batches == [list(range(10))] * 25
+    assert hist.steps == [0, 10, 20, 25]
+
+
+def test_fit_boundaries_one_step_and_log_every_one():
+    """steps=1 and log_every=1 are allowed: every step is recorded, and the callback gets the
+    step number being recorded."""
+    seen = []
+
+    def cb(step, model):
+        seen.append(step)
+        return {"twice": 2.0 * step}
+
+    model, hist = _fit_recorder(steps=1)
+    assert hist.steps == [0, 1] and len(model.batches) == 1
+    model, hist = _fit_recorder(steps=3, log_every=1, callbacks=(cb,))
+    assert hist.steps == [0, 1, 2, 3] and seen == [0, 1, 2, 3]
+    assert list(hist["twice"]) == [0.0, 2.0, 4.0, 6.0]
+
+
+def test_fit_batch_size_bounds_and_shape_message():
+    """batch_size must lie in 1..n (1 and n allowed, 0 rejected); x and y of different lengths
+    are rejected naming both lengths."""
+    _fit_recorder(steps=2, batch_size=1)
+    _fit_recorder(steps=2, batch_size=10)
+    with pytest.raises(ValueError, match=r"^batch_size must be in 1\.\.10 or None, got 0\.$"):
+        _fit_recorder(steps=2, batch_size=0)
+    net = torch.nn.Linear(3, 2)
+    with pytest.raises(ValueError,
+                       match=r"^x and y must have the same first dimension, got 4 and 5\.$"):
+        train.fit(net, torch.ones(4, 3), torch.zeros(5, 3, dtype=torch.long),
+                  loss_fn=torch.nn.functional.cross_entropy,
+                  optimizer=torch.optim.SGD(net.parameters(), lr=0.1), steps=1)
