@@ -319,3 +319,456 @@ def test_nuclear_norm_hand_values_beyond_psd():
     assert L.nuclear_norm(A) == pytest.approx(3.0)
     with pytest.raises(ValueError, match="W must be a 2-D"):
         L.nuclear_norm(np.ones(3))
+
+
+# ---------------------------------------------------------------------------------------------
+# Closed forms and autograd references for the iterations, the record argument, float64 promise
+# ---------------------------------------------------------------------------------------------
+
+def test_gd_least_squares_from_w0_matches_closed_form_at_recorded_steps():
+    # overdetermined full-rank X: w_k = w* + (I - eta X^T X / n)^k (w0 - w*), w* = lstsq(X, y)
+    X, y = _data(n=12, d=3, seed=4)
+    w0 = np.array([1.0, -2.0, 0.5])
+    eta, n = 0.3, len(y)
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
+    A = np.eye(3) - eta * X.T @ X / n
+    rec, W = L.gd_least_squares(X, y, eta, 7, w0=w0, record=[7, 0, 3, 1, 3])
+    np.testing.assert_array_equal(rec, [0, 1, 3, 7])
+    for k, w in zip(rec, W, strict=True):
+        ref = w_star + np.linalg.matrix_power(A, int(k)) @ (w0 - w_star)
+        np.testing.assert_allclose(w, ref, atol=1e-12)
+    # one recorded step only, and the default record holds only the last step
+    rec1, W1 = L.gd_least_squares(X, y, eta, 7, w0=w0, record=[3])
+    assert rec1.tolist() == [3] and np.allclose(W1[0], W[2], atol=1e-14)
+    recd, Wd = L.gd_least_squares(X, y, eta, 7, w0=w0)
+    assert recd.tolist() == [7] and Wd.shape == (1, 3) and np.allclose(Wd[0], W[3], atol=1e-14)
+
+
+def test_least_squares_float32_input_is_computed_in_float64():
+    # the module promises float64: a float32 design gives the float64 answer of the same values
+    X, y = _data(n=8, d=3, seed=5)
+    X32 = X.astype(np.float32)
+    X64 = X32.astype(np.float64)
+    np.testing.assert_allclose(L.min_norm_solution(X32, y), np.linalg.lstsq(X64, y, rcond=None)[0],
+                               rtol=1e-12, atol=1e-13)
+    ref = np.linalg.solve(X64.T @ X64 / 8 + 0.5 * np.eye(3), X64.T @ y / 8)  # ridge closed form
+    np.testing.assert_allclose(L.ridge_path(X32, y, [0.5])[0], ref, rtol=1e-12, atol=1e-13)
+
+
+def test_gradient_flow_least_squares_edge_times_and_zero_design():
+    X, y = _data(n=6, d=3, seed=6)
+    F = L.gradient_flow_least_squares(X, y, [0, 0.5, 1e6])
+    assert np.all(F[0] == 0.0)                                  # w(0) = 0
+    # full column rank: w(t) = (I - exp(-t H)) w*, H = X^T X / n, w* = lstsq
+    lam, Q = np.linalg.eigh(X.T @ X / 6)
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
+    ref = Q @ ((1 - np.exp(-0.5 * lam)) * (Q.T @ w_star))
+    np.testing.assert_allclose(F[1], ref, atol=1e-12)
+    np.testing.assert_allclose(F[2], w_star, atol=1e-10)
+    # a zero design has no direction to move in: the flow stays at 0 (no 0/0)
+    Z = L.gradient_flow_least_squares(np.zeros((3, 2)), np.ones(3), [1.0, 2.0])
+    np.testing.assert_array_equal(Z, np.zeros((2, 2)))
+
+
+def test_logistic_gd_several_steps_match_torch_autograd():
+    X, y = _data(n=10, d=3, seed=7)
+    y = np.sign(y)
+    eta, steps = 0.7, 4
+    w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    tx, ty = torch.from_numpy(X), torch.from_numpy(y)
+    ref = [w.detach().numpy().copy()]
+    for _ in range(steps):
+        loss = torch.nn.functional.softplus(-ty * (tx @ w)).mean()
+        (g,) = torch.autograd.grad(loss, w)
+        with torch.no_grad():
+            w -= eta * g
+        ref.append(w.detach().numpy().copy())
+    rec, W = L.logistic_gd(X, y, eta, steps, record=[0, 2, 4])
+    assert rec.tolist() == [0, 2, 4]
+    np.testing.assert_allclose(W, np.array(ref)[[0, 2, 4]], atol=1e-13)
+
+
+def _tight_separable(seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(20, 2))
+    return X, np.sign(X[:, 0] + 0.3 * X[:, 1])
+
+
+def test_max_margin_default_is_hard_margin_and_soft_c_is_rescaled():
+    # tightly separated data, where C = 1 would give a different (soft-margin) direction
+    X, y = _tight_separable()
+    Z = X * y[:, None]
+    cons = {"type": "ineq", "fun": lambda v: Z @ v - 1, "jac": lambda v: Z}
+    ref = optimize.minimize(lambda v: v @ v, np.ones(2), jac=lambda v: 2 * v,
+                            constraints=[cons], method="SLSQP", options={"ftol": 1e-14}).x
+    np.testing.assert_allclose(L.max_margin(X, y), ref, rtol=1e-5)
+    # any C: the result is scaled so that the smallest margin is exactly 1
+    for C in (1.0, 10.0):
+        w = L.max_margin(X, y, C=C)
+        assert np.min(y * (X @ w)) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_max_margin_rejects_non_separable_data():
+    # the same point with both labels: no w separates them, SVC returns w = 0 (margin 0)
+    with pytest.raises(ValueError, match=r"^X, y is not linearly separable through the origin"):
+        L.max_margin(np.array([[1.0], [1.0]]), np.array([1.0, -1.0]))
+
+
+def test_nuclear_norm_float32_input_uses_float64_svd():
+    A = np.random.default_rng(3).normal(size=(5, 4)).astype(np.float32)
+    ref = np.linalg.svd(A.astype(np.float64), compute_uv=False).sum()
+    assert L.nuclear_norm(A) == pytest.approx(ref, rel=1e-13)
+    import scipy.linalg
+    B = np.random.default_rng(4).normal(size=(3, 6))            # rectangular, not PSD
+    assert L.nuclear_norm(B) == pytest.approx(scipy.linalg.svdvals(B).sum(), rel=1e-13)
+
+
+def _torch_completion_steps(M, mask, U0, eta, steps):
+    tu = torch.tensor(U0, requires_grad=True)
+    P, tm = torch.from_numpy(mask.astype(np.float64)), torch.from_numpy(M)
+    for _ in range(steps):
+        (g,) = torch.autograd.grad(0.5 * (P * (tu @ tu.T - tm) ** 2).sum(), tu)
+        with torch.no_grad():
+            tu -= eta * g
+    return tu.detach().numpy()
+
+
+def test_completion_gd_several_steps_match_autograd_single_and_batched():
+    rng = np.random.default_rng(5)
+    B = rng.normal(size=(4, 2))
+    M = B @ B.T
+    mask = np.triu(rng.random((4, 4)) < 0.6)
+    mask = mask | mask.T
+    U0 = rng.normal(size=(2, 4, 3))
+    single = L.completion_gd(M, mask, U0[0], 0.02, 5)
+    assert single.shape == (4, 3)
+    np.testing.assert_allclose(single, _torch_completion_steps(M, mask, U0[0], 0.02, 5),
+                               atol=1e-12)
+    batch = L.completion_gd(M, mask, U0, [0.02, 0.03], 5)
+    assert batch.shape == (2, 4, 3)
+    np.testing.assert_allclose(batch[1], _torch_completion_steps(M, mask, U0[1], 0.03, 5),
+                               atol=1e-12)
+    # a float32 start is computed in float64 from the same values
+    U32 = U0[0].astype(np.float32)
+    np.testing.assert_allclose(L.completion_gd(M, mask, U32, 0.02, 1),
+                               _torch_completion_steps(M, mask, U32.astype(np.float64), 0.02, 1),
+                               rtol=0, atol=1e-13)
+
+
+def test_completion_gd_rejects_bad_input():
+    M, mask, U0 = np.eye(3), np.ones((3, 3), bool), np.ones((3, 2))
+    asym = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    half = np.triu(mask)
+    cases = [
+        (dict(M=np.ones((2, 3)), U0=np.ones((2, 2))), r"^M must be a symmetric square array, got "
+                                                       r"shape \(2, 3\)"),
+        (dict(M=asym), r"^M must be a symmetric square array"),
+        (dict(M=np.ones(3)), r"^M must be a symmetric square array"),
+        (dict(mask=half), r"^mask must be a symmetric boolean array with the shape of M\.$"),
+        (dict(mask=np.ones((2, 2), bool)), r"^mask must be a symmetric boolean array"),
+        (dict(U0=np.ones((1, 4, 2))), r"^U0 must have shape \(3, k\) or \(K, 3, k\), "
+                                      r"got \(1, 4, 2\)\.$"),
+        (dict(eta=0.0), r"^eta must be positive, got 0\.0"),
+        (dict(steps=0), r"^steps must be a positive integer"),
+    ]
+    for override, pattern in cases:
+        kw = dict(M=M, mask=mask, U0=U0, eta=0.1, steps=1) | override
+        with pytest.raises(ValueError, match=pattern):
+            L.completion_gd(**kw)
+
+
+def test_min_nuclear_norm_completion_one_admm_iteration_by_hand():
+    # M = [[0, 2], [2, 0]], only the off-diagonal observed; the first ADMM step is the proximal
+    # step from Z = target: singular values 2, 2 (eigenvalues +-2) shrunk by 1/rho.
+    M = np.array([[0.0, 2.0], [2.0, 0.0]])
+    mask = np.array([[False, True], [True, False]])
+    for psd, rho, w in [(False, 1.0, np.array([[0, 1], [1, 0]])),    # SVT: 2 -> 1
+                        (False, 2.0, np.array([[0, 1.5], [1.5, 0]])),  # 2 -> 1.5
+                        (True, None, 0.5 * np.ones((2, 2))),         # eig +2 -> 1, -2 -> 0
+                        (True, 2.0, 0.75 * np.ones((2, 2)))]:        # eig +2 -> 1.5
+        kw = {} if rho is None else {"rho": rho}
+        r = L.min_nuclear_norm_completion(M, mask, psd=psd, max_iter=1, **kw)
+        np.testing.assert_allclose(r.W, w, atol=1e-14)
+        assert r.iterations == 1
+        assert r.value == pytest.approx(np.linalg.svd(w, compute_uv=False).sum(), abs=1e-14)
+        assert r.residual == pytest.approx(2.0 - w[0, 1], abs=1e-14)
+        # dual Y = rho (M - W) on the mask, scaled to norm 1: <Y, M> = 2 * 1 * 2 = 4 = optimum
+        assert r.lower_bound == pytest.approx(4.0, abs=1e-12)
+    # everything observed, all singular values below 1/rho: W = 0 and Y = rho M = diag(.5, .25)
+    # is already dual feasible (norm .5 < 1), so the bound is <Y, M> = .25 + .0625 = .3125
+    r = L.min_nuclear_norm_completion(np.diag([0.5, 0.25]), np.ones((2, 2), bool), psd=True,
+                                      max_iter=1)
+    assert np.all(r.W == 0) and r.value == 0.0 and r.residual == 0.5
+    assert r.lower_bound == pytest.approx(0.3125, abs=1e-14)
+
+
+def test_min_nuclear_norm_completion_rectangular_empty_and_stopping():
+    # a row vector's nuclear norm is its Euclidean norm: [[3, 4, ?]] is completed by 0, value 5
+    for M, mask in [(np.array([[3.0, 4.0, 7.0]]), np.array([[True, True, False]])),
+                    (np.array([[3.0], [4.0], [7.0]]), np.array([[True], [True], [False]]))]:
+        r = L.min_nuclear_norm_completion(M, mask)
+        np.testing.assert_allclose(r.W, np.where(mask, M, 0.0), atol=1e-9)
+        assert r.value == pytest.approx(5.0, abs=1e-9)
+        assert r.lower_bound == pytest.approx(5.0, abs=1e-9) and r.residual < 1e-9
+        # the stop is tested every 25 iterations and is reached well before max_iter
+        assert r.iterations % 25 == 0 and r.iterations < 1000
+    # nothing observed: the zero matrix, with zero residual
+    r = L.min_nuclear_norm_completion(np.ones((2, 2)), np.zeros((2, 2), bool))
+    assert np.all(r.W == 0) and r.value == 0.0 and r.residual == 0.0 and r.lower_bound == 0.0
+
+
+def test_min_nuclear_norm_completion_integer_mask_and_float32_target():
+    # a 0/1 integer mask means the same as the boolean one; a float32 M is solved in float64
+    M, mask = _completion_problem(4, 1, frac=0.6)
+    ref = L.min_nuclear_norm_completion(M, mask, psd=True)
+    for r in (L.min_nuclear_norm_completion(M, mask.astype(int), psd=True),
+              L.min_nuclear_norm_completion(M.astype(np.float32).astype(np.float64), mask,
+                                            psd=True)):
+        assert r.residual == pytest.approx(ref.residual, abs=1e-9)
+    M32 = M.astype(np.float32)
+    r32 = L.min_nuclear_norm_completion(M32, mask, psd=True)
+    r64 = L.min_nuclear_norm_completion(M32.astype(np.float64), mask, psd=True)
+    np.testing.assert_allclose(r32.W, r64.W, rtol=0, atol=1e-12)
+    assert r32.iterations == r64.iterations
+
+
+@pytest.mark.parametrize(("kw", "pattern"), [
+    (dict(M=np.ones(3), mask=np.ones(3, bool)), r"^M must be a 2-D array, got shape \(3,\)"),
+    (dict(mask=np.array([[True, True], [False, True]]), psd=True),
+     r"^with psd=True, M must be square and symmetric on a symmetric mask\."),
+    (dict(rho="big"), r"^rho must be a positive number, got 'big'"),
+    (dict(max_iter=0), r"^max_iter must be a positive integer"),
+    (dict(tol=0.0), r"^tol must be a positive number"),
+])
+def test_min_nuclear_norm_completion_error_messages(kw, pattern):
+    args = dict(M=np.eye(2), mask=np.ones((2, 2), bool)) | kw
+    with pytest.raises(ValueError, match=pattern):
+        L.min_nuclear_norm_completion(**args)
+
+
+def test_diagonal_net_gd_steps_match_torch_autograd_per_scale():
+    X, y = _data(n=6, d=4, seed=8)
+    alphas, etas, steps = [0.5, 1.2], [0.05, 0.01], 3
+    W = L.diagonal_net_gd(X, y, alphas, etas, steps)
+    assert W.shape == (2, 4)
+    tx, ty = torch.from_numpy(X), torch.from_numpy(y)
+    for a, eta, w in zip(alphas, etas, W, strict=True):
+        u = torch.full((4,), a, dtype=torch.float64, requires_grad=True)
+        v = torch.full((4,), a, dtype=torch.float64, requires_grad=True)
+        for _ in range(steps):
+            loss = 0.5 * ((tx @ (u * u - v * v) - ty) ** 2).sum() / 6
+            gu, gv = torch.autograd.grad(loss, (u, v))
+            with torch.no_grad():
+                u -= eta * gu
+                v -= eta * gv
+        np.testing.assert_allclose(w, (u * u - v * v).detach().numpy(), atol=1e-13)
+
+
+def test_diagonal_net_limit_is_exact_and_reports_non_convergence():
+    rng = np.random.default_rng(9)
+    X, y = rng.normal(size=(5, 12)), rng.normal(size=5)
+    w = L.diagonal_net_limit(X, y, 0.3)
+    assert np.abs(X @ w - y).max() < 1e-9                        # interpolates to solver precision
+    # it lies on the family w = 2 alpha^2 sinh(X^T beta): solve for beta by least squares
+    beta = np.linalg.lstsq(X.T, np.arcsinh(w / (2 * 0.3 ** 2)), rcond=None)[0]
+    np.testing.assert_allclose(2 * 0.3 ** 2 * np.sinh(X.T @ beta), w, atol=1e-9)
+    # y off the range of X (n > d): no interpolant, the residual is the distance to the range
+    X, y = rng.normal(size=(4, 3)), rng.normal(size=4)
+    e = np.linalg.svd(X)[0][:, -1]                               # unit vector orthogonal to range
+    y = X @ np.array([1.0, -0.5, 0.2]) + 1e-3 * e
+    with pytest.raises(RuntimeError, match=r"^diagonal_net_limit did not converge for "
+                                           r"alpha=0\.5: residual ") as info:
+        L.diagonal_net_limit(X, y, 0.5)
+    reported = float(str(info.value).split("residual ")[1].rstrip("."))
+    assert reported == pytest.approx(1e-3 * np.abs(e).max(), rel=0.05)
+
+
+def test_basis_pursuit_reports_infeasible_system():
+    with pytest.raises(RuntimeError, match=r"^basis_pursuit: linprog failed"):
+        L.basis_pursuit(np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([1.0, 2.0]))
+
+
+def _torch_deep_linear_steps(Ws, T, eta, steps):
+    tw = [torch.tensor(W, requires_grad=True) for W in Ws]
+    tt = torch.from_numpy(T)
+    out = [[W.copy() for W in Ws]]
+    for _ in range(steps):
+        P = tw[0]
+        for W in tw[1:]:
+            P = W @ P
+        grads = torch.autograd.grad(0.5 * ((tt - P) ** 2).sum(), tw)
+        with torch.no_grad():
+            for W, G in zip(tw, grads, strict=True):
+                W -= eta * G
+        out.append([W.detach().numpy().copy() for W in tw])
+    return out
+
+
+def test_deep_linear_gd_recorded_steps_match_torch_autograd():
+    rng = np.random.default_rng(10)
+    Ws = [rng.normal(size=(3, 2)), rng.normal(size=(2, 3))]
+    T = rng.normal(size=(2, 2))
+    ref = _torch_deep_linear_steps(Ws, T, 0.05, 3)
+    rec, snaps = L.deep_linear_gd(Ws, T, 0.05, 3, record=[0, 1, 2, 3])
+    assert rec.tolist() == [0, 1, 2, 3] and len(snaps) == 4
+    for snap, want in zip(snaps, ref, strict=True):
+        for W, R in zip(snap, want, strict=True):
+            np.testing.assert_allclose(W, R, atol=1e-13)
+    rec, snaps = L.deep_linear_gd(Ws, T, 0.05, 3)                 # default: only the last step
+    assert rec.tolist() == [3] and len(snaps) == 1
+    np.testing.assert_allclose(snaps[0][1], ref[3][1], atol=1e-13)
+
+
+def test_deep_linear_flow_of_a_scalar_mode_follows_saxe():
+    # 1x1 factors started balanced at sqrt(u0): the product solves du/dt = 2 u (s - u), whose
+    # solution is u(t) = s / (1 + (s/u0 - 1) exp(-2 s t)), written out here by hand
+    s, u0 = 1.5, 0.1
+    for t in (0.5, 2.0):
+        Wf = L.deep_linear_flow([[[np.sqrt(u0)]], [[np.sqrt(u0)]]], [[s]], t)
+        want = s / (1 + (s / u0 - 1) * np.exp(-2 * s * t))
+        assert Wf[1][0, 0] * Wf[0][0, 0] == pytest.approx(want, rel=1e-9)
+        assert L.saxe_mode(s, u0, t) == pytest.approx(want, rel=1e-14)
+
+
+def test_saxe_mode_checks_and_float64():
+    assert L.saxe_mode(0.5, 0.1, 0.0) == pytest.approx(0.1, rel=1e-15)   # s < 1 is allowed
+    # float32 inputs are computed in float64 (same values)
+    s, u0, t = np.float32(1.3), np.float32(0.01), np.float32(0.7)
+    want = float(s) / (1 + (float(s) / float(u0) - 1) * np.exp(-2 * float(s) * float(t)))
+    assert float(L.saxe_mode(s, u0, t)) == pytest.approx(want, rel=1e-14)
+    for bad_s, bad_u0 in [(0.0, 1.0), (-1.0, 1.0), (1.0, 0.0), (1.0, -1.0)]:
+        with pytest.raises(ValueError, match=r"^s and u0 must be positive\.$"):
+            L.saxe_mode(bad_s, bad_u0, 1.0)
+
+
+def test_deep_linear_float32_weights_are_computed_in_float64():
+    rng = np.random.default_rng(11)
+    Ws32 = [rng.normal(size=(3, 2)).astype(np.float32), rng.normal(size=(2, 3)).astype(np.float32)]
+    Ws64 = [W.astype(np.float64) for W in Ws32]
+    T = rng.normal(size=(2, 2))
+    for G32, G64 in zip(L.deep_linear_grads(Ws32, T), L.deep_linear_grads(Ws64, T), strict=True):
+        np.testing.assert_allclose(G32, G64, rtol=1e-14, atol=1e-14)
+    ref = Ws64[1].T @ Ws64[1] - Ws64[0] @ Ws64[0].T
+    np.testing.assert_allclose(L.balancedness(Ws32)[0], ref, rtol=1e-14, atol=1e-14)
+
+
+def test_deep_linear_chain_error_messages():
+    W1, W2, W3 = np.ones((4, 3)), np.ones((5, 4)), np.ones((2, 5))
+    with pytest.raises(ValueError, match=r"^weights must be a non-empty list of 2-D arrays "
+                                         r"\[W_1, \.\.\., W_N\]\.$"):
+        L.deep_linear_grads([], np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"^weights must be a non-empty list of 2-D arrays"):
+        L.deep_linear_grads([np.ones(3)], np.ones(3))
+    with pytest.raises(ValueError, match=r"^weights do not chain: W_1 has shape \(2, 3\) and "
+                                         r"W_2 has shape \(2, 4\)\.$"):
+        L.deep_linear_grads([np.ones((2, 3)), np.ones((2, 4))], np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"^weights do not chain: W_2 has shape \(5, 4\) and "
+                                         r"W_3 has shape \(2, 4\)\.$"):
+        L.deep_linear_grads([W1, W2, np.ones((2, 4))], np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"^target must have shape \(2, 3\), got \(3, 3\)\.$"):
+        L.deep_linear_grads([W1, W2, W3], np.ones((3, 3)))
+    with pytest.raises(ValueError, match=r"^balancedness needs at least two weight matrices\.$"):
+        L.balancedness([W1])
+
+
+def test_relu_net_gd_float32_weights_and_shape_errors():
+    rng = np.random.default_rng(12)
+    X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    W1, W2 = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(2, 4)).astype(np.float32)
+    _, Q, _ = L.relu_net_gd(X, Y, W1, W2, 0.1, 1, record=[0])
+    W1d, W2d = W1.astype(np.float64), W2.astype(np.float64)
+    np.testing.assert_allclose(Q[0], (W1d ** 2).sum(1) - (W2d ** 2).sum(0), rtol=1e-14)
+    cases = [
+        ((X, Y[:4], W1, W2), {}, r"^X \(n, d\) and Y \(n, m\) must be 2-D with equal n, got "
+                                 r"\(5, 3\), \(4, 2\)\.$"),
+        ((X[:, 0], Y[:, :1], W1, W2), {}, r"^X \(n, d\) and Y \(n, m\) must be 2-D"),
+        ((X, Y, W1[:, :2], W2), {}, r"^W1 must be \(h, 3\) and W2 \(2, h\), got \(4, 2\), "
+                                    r"\(2, 4\)\.$"),
+        ((X, Y, W1, W2.T), {}, r"^W1 must be \(h, 3\) and W2 \(2, h\)"),
+        ((X, Y, W1, W2), {"eta": "x"}, r"^eta must be a positive number"),
+        ((X, Y, W1, W2), {"steps": 0}, r"^steps must be a positive integer"),
+        ((X, Y, W1, W2), {"weight_decay": -0.1}, r"^weight_decay must be non-negative, got -0\.1"),
+    ]
+    for args, kw, pattern in cases:
+        kw = {"eta": 0.1, "steps": 1} | kw
+        with pytest.raises(ValueError, match=pattern):
+            L.relu_net_gd(*args, **kw)
+
+
+def test_balanced_factors_float32_square_hidden_and_checks():
+    rng = np.random.default_rng(13)
+    P = rng.normal(size=(3, 2)).astype(np.float32)
+    Ws = L.balanced_factors(P, 3, 2, rng)                         # hidden = min(3, 2) is enough
+    np.testing.assert_allclose(Ws[2] @ Ws[1] @ Ws[0], P.astype(np.float64), rtol=0, atol=1e-13)
+    for D in L.balancedness(Ws):
+        assert np.abs(D).max() < 1e-13
+    for args, pattern in [((np.ones(3), 2, 3), r"^product must be a 2-D array, got shape \(3,\)"),
+                          ((P, 0, 3), r"^depth must be a positive integer"),
+                          ((P, 2, 0), r"^hidden must be a positive integer"),
+                          ((P, 2, 1), r"^hidden must be at least min\(d_out, d_in\) = 2, got 1")]:
+        with pytest.raises(ValueError, match=pattern):
+            L.balanced_factors(*args, rng)
+
+
+def test_end_to_end_velocity_float32_product_and_depth_message():
+    rng = np.random.default_rng(14)
+    P32, G = rng.normal(size=(2, 3)).astype(np.float32), rng.normal(size=(2, 3))
+    P = P32.astype(np.float64)
+    # depth 2: (W W^T)^(1/2) G + G (W^T W)^(1/2), square roots by scipy
+    import scipy.linalg
+    ref = (np.real(scipy.linalg.sqrtm(P @ P.T)) @ G
+           + G @ np.real(scipy.linalg.sqrtm(P.T @ P + 0j)))
+    np.testing.assert_allclose(L.end_to_end_velocity(P32, G, 2), ref, atol=1e-7)
+    np.testing.assert_allclose(L.end_to_end_velocity(P32, G, 2), L.end_to_end_velocity(P, G, 2),
+                               rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match=r"^depth must be a positive integer"):
+        L.end_to_end_velocity(P, G, 0)
+
+
+@pytest.mark.parametrize(("call", "pattern"), [
+    (lambda X, y: L.gd_least_squares(X, y, "fast", 3), r"^eta must be a positive number, got "
+                                                        r"'fast'\.$"),
+    (lambda X, y: L.gd_least_squares(X, y, 0.1, 0), r"^steps must be a positive integer"),
+    (lambda X, y: L.gd_least_squares(X, y, 0.1, 3, w0=np.ones(4)),
+     r"^w0 must have shape \(3,\), got \(4,\)\.$"),
+    (lambda X, y: L.gd_least_squares(X[:, 0], y, 0.1, 3), r"^X must be a 2-D array \(n, d\), "
+                                                          r"got shape \(5,\)\.$"),
+    (lambda X, y: L.gd_least_squares(X, y[:4], 0.1, 3), r"^y must have shape \(5,\) to match X, "
+                                                        r"got \(4,\)\.$"),
+    (lambda X, y: L.ridge_path(X, y, [1.0, 0.0]), r"^lambdas must be positive, got \[1\.0, 0\.0\]"),
+    (lambda X, y: L.ridge_path(X, y, [-1.0]), r"^lambdas must be positive"),
+    (lambda X, y: L.gradient_flow_least_squares(X, y, [-0.5]),
+     r"^times must be non-negative, got \[-0\.5\]"),
+    (lambda X, y: L.logistic_gd(X, y, 0.1, 3), r"^y must hold labels in \{-1, \+1\}\.$"),
+    (lambda X, y: L.logistic_gd(X, np.sign(y), 0.0, 3), r"^eta must be a positive number"),
+    (lambda X, y: L.logistic_gd(X, np.sign(y), 0.1, 0), r"^steps must be a positive integer"),
+    (lambda X, y: L.max_margin(X, np.sign(y), C=0.0), r"^C must be a positive number"),
+    (lambda X, y: L.diagonal_net_gd(X, y, [0.5, 0.0], 0.1, 3), r"^alphas must be positive, got "
+                                                               r"\[0\.5, 0\.0\]"),
+    (lambda X, y: L.diagonal_net_gd(X, y, [0.5], [0.0], 3), r"^eta must be positive, got \[0\.0\]"),
+    (lambda X, y: L.diagonal_net_gd(X, y, [0.5], 0.1, 0), r"^steps must be a positive integer"),
+    (lambda X, y: L.diagonal_net_limit(X, y, 0.0), r"^alpha must be a positive number"),
+    (lambda X, y: L.deep_linear_gd([np.eye(2)], np.eye(2), 0.0, 3), r"^eta must be a positive"),
+    (lambda X, y: L.deep_linear_gd([np.eye(2)], np.eye(2), 0.1, 0), r"^steps must be a positive"),
+    (lambda X, y: L.deep_linear_flow([np.eye(2)], np.eye(2), 0.0), r"^t_end must be a positive"),
+])
+def test_argument_error_messages_name_the_argument(call, pattern):
+    X, y = _data(n=5, d=3, seed=15)
+    with pytest.raises(ValueError, match=pattern):
+        call(X, y)
+
+
+@pytest.mark.parametrize(("record", "steps"), [([], 5), ([-1, 3], 5), ([0, 3, 11], 10),
+                                               ([0, 11], 10)])
+def test_record_outside_zero_to_steps_is_rejected(record, steps):
+    X, y = _data(n=5, d=3, seed=16)
+    pattern = rf"^record must hold step counts in \[0, steps={steps}\], got "
+    with pytest.raises(ValueError, match=pattern):
+        L.gd_least_squares(X, y, 0.1, steps, record=record)
+
+
+def test_zero_times_and_bounds_accepted():
+    X, y = _data(n=5, d=3, seed=17)
+    assert np.all(L.gradient_flow_least_squares(X, y, 0.0) == 0.0)   # t = 0 is allowed
+    rec, W = L.gd_least_squares(X, y, 0.1, 4, record=[0, 4])            # both ends allowed
+    assert rec.tolist() == [0, 4] and np.all(W[0] == 0.0)

@@ -138,7 +138,7 @@ def mce(confidences: np.ndarray, correct: np.ndarray, n_bins: int = 15,
 def _check_probs(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(probs, dtype=float)
     y = np.asarray(labels)
-    if p.ndim != 2 or p.shape[0] == 0:
+    if p.ndim != 2 or p.size == 0:
         raise ValueError(f"probs must be a non-empty (n, K) array, got shape {p.shape}.")
     if not np.all(np.isfinite(p)) or p.min() < 0 or not np.allclose(p.sum(axis=1), 1.0,
                                                                      atol=1e-6):
