@@ -69,8 +69,9 @@ def _check_data(x: object, y: object) -> None:
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
         raise ValueError(f"y must have shape (n,) with n = x.shape[0] = {x.shape[0]}, got "
                          f"{tuple(y.shape)}.")
-    if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}.")
+    if y.dtype not in (torch.int64, torch.uint8):  # the label dtypes F.cross_entropy takes
+        raise ValueError("y must hold integer class labels of dtype torch.int64 or torch.uint8, "
+                         f"got dtype {y.dtype}.")
 
 
 class _EvalMode:
