@@ -260,3 +260,158 @@ def test_linear_vae_at_ppca_optimum_attains_the_maximum_and_rotation_costs_hadam
         dv = 1e-3 * rng.normal(size=v_rot.shape)
         dt = np.exp(1e-2 * rng.normal(size=k))
         assert elbo(w_rot, v_rot + dv, tau2_rot * dt) < elbo(w_rot, v_rot, tau2_rot)
+
+
+# ---------------------------------------------------------------------------------------------
+# Closed forms by hand, exact boundaries and the error messages (anchored: the argument's name).
+
+
+def _diagonal_data():
+    """Four rows about the mean (1, 2, 3) whose sample covariance (over n) is diag(0.36, 0.09,
+    0.01): the signs make every cross product sum to zero."""
+    a = np.array([0.6, -0.6, 0.6, -0.6])
+    b = np.array([0.3, 0.3, -0.3, -0.3])
+    c = np.array([0.1, -0.1, -0.1, 0.1])
+    return np.c_[a, b, c] + np.array([1.0, 2.0, 3.0])
+
+
+def test_ppca_by_hand_on_diagonal_covariance():
+    """k = 1: sigma2 = (0.09 + 0.01) / 2 = 0.05, W = +-e1 sqrt(0.36 - 0.05), and the maximal
+    mean log-likelihood is -(3 log 2 pi + log 0.36 + 2 log 0.05 + 3) / 2."""
+    x = _diagonal_data()
+    model = lat.ppca_mle(x, 1)
+    np.testing.assert_allclose(model.mean, [1.0, 2.0, 3.0], atol=1e-14)
+    assert model.sigma2 == pytest.approx(0.05, rel=1e-12)
+    np.testing.assert_allclose(np.abs(model.w[:, 0]), [np.sqrt(0.31), 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(model.cov, np.diag([0.36, 0.05, 0.05]), atol=1e-12)
+    best = -(3 * np.log(2 * np.pi) + np.log(0.36) + 2 * np.log(0.05) + 3) / 2
+    assert lat.ppca_max_log_likelihood(x, 1) == pytest.approx(best, rel=1e-12)
+    # k = 2 keeps the two largest directions: sigma2 = 0.01
+    assert lat.ppca_mle(x, 2).sigma2 == pytest.approx(0.01, rel=1e-10)
+
+
+def test_ppca_rejects_data_without_discarded_variance():
+    """Data on the first axis: the discarded eigenvalue is exactly 0, sigma2 would be 0."""
+    x = np.array([[1.0, 0.0], [-1.0, 0.0], [3.0, 0.0]])
+    with pytest.raises(ValueError, match=r"^the discarded eigenvalues are all zero: sigma2 "
+                                         r"would be 0\.$"):
+        lat.ppca_mle(x, 1)
+    with pytest.raises(ValueError, match=r"^k must be below the dimension d = 2, got 2\.$"):
+        lat.ppca_mle(x, 2)
+
+
+def test_single_row_and_single_component_are_valid():
+    """n = 1 is allowed; a one-component mixture is the Gaussian itself (scipy reference)."""
+    x = np.array([[0.3, -1.2]])
+    cov = np.array([[2.0, 0.3], [0.3, 0.5]])
+    ref = multivariate_normal(np.zeros(2), cov).logpdf(x[0])
+    assert lat.gaussian_log_likelihood(x, np.zeros(2), cov) == pytest.approx(ref, rel=1e-12)
+    assert lat.gmm_log_likelihood(x, [1.0], np.zeros((1, 2)), cov[None]) == pytest.approx(
+        ref, rel=1e-12)
+
+
+def test_gmm_weights_boundaries():
+    """Weights summing to 1 up to 1e-12 pass; a zero weight or a sum of 1.5 does not."""
+    x = np.array([[0.0, 1.0], [2.0, -1.0]])
+    means, covs = np.zeros((2, 2)), np.repeat(np.eye(2)[None], 2, axis=0)
+    ref = multivariate_normal(np.zeros(2), np.eye(2)).logpdf(x).mean()
+    assert lat.gmm_log_likelihood(x, [0.3, 0.7 + 1e-12], means, covs) == pytest.approx(ref)
+    msg = r"^weights must be a 1-D array of positive numbers summing to 1\.$"
+    for weights in ([0.0, 1.0], [0.5, 1.0], [[0.5, 0.5]], [-0.5, 1.5]):
+        with pytest.raises(ValueError, match=msg):
+            lat.gmm_log_likelihood(x, weights, means, covs)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: lat.gaussian_log_likelihood(np.ones(3), np.zeros(3), np.eye(3)),
+     r"x must be a 2-D array \(n, d\) with n >= 1, got shape \(3,\)\.$"),
+    (lambda: lat.gaussian_log_likelihood(np.ones((0, 2)), np.zeros(2), np.eye(2)),
+     r"x must be a 2-D array \(n, d\) with n >= 1, got shape \(0, 2\)\.$"),
+    (lambda: lat.gaussian_log_likelihood(np.ones((2, 2)), np.zeros(3), np.eye(2)),
+     r"mean must have shape \(2,\) and cov \(2, 2\), got \(3,\) and \(2, 2\)\.$"),
+    (lambda: lat.gaussian_log_likelihood(np.ones((2, 2)), np.zeros(2), np.eye(3)),
+     r"mean must have shape \(2,\) and cov \(2, 2\), got \(2,\) and \(3, 3\)\.$"),
+    (lambda: lat.gaussian_log_likelihood(np.ones((2, 2)), np.zeros(2), -np.eye(2)),
+     r"cov must be positive definite\.$"),
+    (lambda: lat.gmm_log_likelihood(np.ones(2), [1.0], np.zeros((1, 2)), np.eye(2)[None]),
+     r"x must be a 2-D array"),
+    (lambda: lat.gmm_log_likelihood(np.ones((2, 2)), [0.5, 0.5], np.zeros((2, 2)),
+                                    np.eye(2)[None]),
+     r"means must have shape \(2, 2\) and covs \(2, 2, 2\), got \(2, 2\) and \(1, 2, 2\)\.$"),
+    (lambda: lat.gmm_em(np.ones(2), [1.0], np.zeros((1, 2)), np.eye(2)[None], 1),
+     r"x must be a 2-D array"),
+    (lambda: lat.gmm_em(np.eye(3), [1.0], np.zeros((1, 3)), np.eye(3)[None], 0),
+     r"steps must be a positive integer, got 0\.$"),
+    (lambda: lat.ppca_mle(np.ones(3), 1), r"x must be a 2-D array"),
+    (lambda: lat.ppca_mle(np.eye(3), 0), r"k must be a positive integer, got 0\.$"),
+    (lambda: lat.ppca_max_log_likelihood(np.ones(3), 1), r"x must be a 2-D array"),
+    (lambda: lat.linear_vae_posterior_kl(np.ones(3), np.zeros(3), np.ones((3, 1)), 1.0,
+                                         np.ones((1, 3)), np.ones(1)), r"x must be a 2-D array"),
+    (lambda: lat.fit_linear_vae(np.ones(3), 1, 1, 0), r"x must be a 2-D array"),
+    (lambda: lat.fit_linear_vae(np.eye(3), 0, 1, 0), r"k must be a positive integer"),
+    (lambda: lat.fit_linear_vae(np.eye(3), 1, 0, 0), r"rounds must be a positive integer"),
+    (lambda: lat.fit_linear_vae(np.eye(3), 1, 1, 0, iters_per_round=0),
+     r"iters_per_round must be a positive integer"),
+    (lambda: lat.gradient_estimates(np.sin, np.cos, 0.0, 0.0, 3, np.random.default_rng(0)),
+     r"s must be positive, got 0\.0\.$"),
+    (lambda: lat.gradient_estimates(np.sin, np.cos, 0.0, 1.0, 0, np.random.default_rng(0)),
+     r"n must be a positive integer"),
+    (lambda: lat.quadratic_gradient_variances(1.0, 0.0, 0.0, 0.0, -1.0),
+     r"s must be positive, got -1\.0\.$"),
+    (lambda: lat.VAE(0, 2, 4), r"dim must be a positive integer"),
+    (lambda: lat.VAE(3, 0, 4), r"latent must be a positive integer"),
+    (lambda: lat.VAE(3, 2, 0), r"hidden must be a positive integer"),
+])
+def test_bad_arguments_get_a_message_naming_them(call, message):
+    """Each rejected input gets a ValueError whose message starts with the argument's name."""
+    with pytest.raises(ValueError, match="^" + message):
+        call()
+
+
+@pytest.mark.parametrize(("shapes", "text"), [
+    (((5,), (5, 2), (2, 5)), r"x \(5,\), w \(5, 2\), v \(2, 5\)"),
+    (((4, 5), (5, 3), (2, 5)), r"x \(4, 5\), w \(5, 3\), v \(2, 5\)"),
+    (((4, 5), (5, 2), (2, 4)), r"x \(4, 5\), w \(5, 2\), v \(2, 4\)"),
+])
+def test_linear_vae_elbo_checks_shapes(shapes, text):
+    """x must be (n, d), w (d, k) and v (k, d); the message lists the three shapes."""
+    x, w, v = (torch.ones(s, dtype=torch.float64) for s in shapes)
+    one = torch.ones(w.shape[1], dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"^shapes do not match: " + text + r"\.$"):
+        lat.linear_vae_elbo(x, torch.zeros(5, dtype=torch.float64), w, torch.tensor(1.0), v, one)
+
+
+def test_gradient_estimates_are_the_two_formulas_on_the_same_draws():
+    """With eps the generator's normals: df(m + s eps) and f(m + s eps) eps / s exactly."""
+    m, s = 0.3, 0.5
+    rp, sf = lat.gradient_estimates(np.sin, np.cos, m, s, 5, np.random.default_rng(11))
+    eps = np.random.default_rng(11).standard_normal(5)
+    np.testing.assert_allclose(rp, np.cos(m + s * eps), rtol=1e-15)
+    np.testing.assert_allclose(sf, np.sin(m + s * eps) * eps / s, rtol=1e-14)
+
+
+def test_fit_linear_vae_starts_from_the_documented_initialization():
+    """The first recorded ELBO is the one of W, V ~ N(0, 1/d) (drawn in that order from the
+    seeded generator), sigma2 = mean data variance, tau2 = 1, mean = 0; the default is 20
+    L-BFGS iterations per round."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(30, 2)) @ rng.normal(size=(2, 4)) + 0.5 * rng.normal(size=(30, 4))
+    model = lat.fit_linear_vae(x, 2, rounds=1, seed=3)
+    gen = torch.Generator().manual_seed(3)
+    w = torch.randn(4, 2, generator=gen, dtype=torch.float64) / 2.0
+    v = torch.randn(2, 4, generator=gen, dtype=torch.float64) / 2.0
+    sigma2 = torch.tensor(x.var(axis=0).mean(), dtype=torch.float64)
+    start = lat.linear_vae_elbo(torch.as_tensor(x), torch.zeros(4, dtype=torch.float64), w,
+                                sigma2, v, torch.ones(2, dtype=torch.float64))
+    assert model.history["elbo"][0] == pytest.approx(float(start), rel=1e-12)
+    assert sorted(model.history) == ["elbo", "kl", "log_likelihood"]
+    assert len(model.history["elbo"]) == 2 and model.history["elbo"][1] > model.history["elbo"][0]
+    explicit = lat.fit_linear_vae(x, 2, rounds=1, seed=3, iters_per_round=20)
+    np.testing.assert_array_equal(model.w, explicit.w)
+    assert model.history == explicit.history
+    # the recorded terms are those of the returned parameters
+    cov = model.w @ model.w.T + model.sigma2 * np.eye(4)
+    assert model.history["log_likelihood"][-1] == pytest.approx(
+        multivariate_normal(model.mean, cov).logpdf(x).mean(), rel=1e-10)
+    assert model.history["kl"][-1] == pytest.approx(lat.linear_vae_posterior_kl(
+        x, model.mean, model.w, model.sigma2, model.v, model.tau2), rel=1e-10)
