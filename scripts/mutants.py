@@ -5,6 +5,10 @@
     python scripts/mutants.py score                     the killed share per module (a table)
     python scripts/mutants.py recheck MODULE [TESTS...]  rerun the last run's survivors of MODULE
                                                         against the tests as they are now
+    python scripts/mutants.py recheck MODULE --mutants GLOB [TESTS...]
+                                                        the same for every mutant whose name matches
+                                                        GLOB (e.g. 'dlscience.mdp.x_q_iteration*'),
+                                                        checked in the last run or not
 
 mutmut copies the project into ``mutants/`` and plants one small bug at a time (an operator
 flipped, a constant changed, a call dropped); a mutant is *killed* when some test fails. It only
@@ -56,8 +60,12 @@ def score(threshold: float = 0.85) -> int:
     return 0 if rows and min(r[3] for r in rows) >= threshold else 1
 
 
-def recheck(module: str, tests: list[str], timeout: float = 300.0) -> int:
+def recheck(module: str, tests: list[str], timeout: float = 300.0,
+            pattern: str | None = None) -> int:
     """Run the survivors of ``module``'s last mutant run against ``tests`` (files or node ids).
+
+    With ``pattern`` (a glob on mutant names), run every generated mutant of ``module`` that
+    matches it instead, whether the last run checked it or not.
 
     A quick loop for writing tests: no regeneration of the mutants and no stats run, one forked
     pytest per survivor (the parent has imported the module and its dependencies once). It
@@ -73,7 +81,15 @@ def recheck(module: str, tests: list[str], timeout: float = 300.0) -> int:
     from mutmut.stats import status_by_exit_code
 
     codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
-    survivors = [k for k, c in codes.items() if status_by_exit_code[c] in ("survived", "no tests")]
+    if pattern is None:
+        survivors = [k for k, c in codes.items()
+                     if status_by_exit_code[c] in ("survived", "no tests")]
+    else:
+        import fnmatch
+
+        survivors = [k for k in codes if fnmatch.fnmatchcase(k, pattern)]
+        if not survivors:
+            raise SystemExit(f"no mutant of {module!r} matches {pattern!r}")
     tests = tests or [f"tests/test_{module}.py"]
     import importlib
 
@@ -107,7 +123,8 @@ def recheck(module: str, tests: list[str], timeout: float = 300.0) -> int:
         if rc == 0:
             missed.append(name)
         print(f"{'survives' if rc == 0 else 'caught  '} {name}", flush=True)
-    print(f"\n{module}: {len(survivors) - len(missed)} of {len(survivors)} survivors now caught")
+    what = "survivors" if pattern is None else f"mutants matching {pattern}"
+    print(f"\n{module}: {len(survivors) - len(missed)} of {len(survivors)} {what} now caught")
     for name in missed:
         print("  still survives:", name)
     return 1 if missed else 0
@@ -120,8 +137,15 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["recheck"]:
         if len(sys.argv) < 3:
             raise SystemExit("usage: scripts/mutants.py recheck MODULE [TESTS...]")
+        args, pattern = sys.argv[3:], None
+        if "--mutants" in args:
+            at = args.index("--mutants")
+            if at + 1 >= len(args):
+                raise SystemExit("--mutants needs a glob, e.g. 'dlscience.mdp.x_q_iteration*'")
+            pattern = args[at + 1]
+            del args[at:at + 2]
         _isolate()
-        raise SystemExit(recheck(sys.argv[2], sys.argv[3:]))
+        raise SystemExit(recheck(sys.argv[2], args, pattern=pattern))
     _isolate()
     import mutmut.__main__ as mutmut_main
     from mutmut.mutation import file_mutation
