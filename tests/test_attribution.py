@@ -3,6 +3,8 @@ hand."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -288,3 +290,221 @@ def test_long_paths_are_evaluated_in_chunks_with_the_same_result(monkeypatch):
                                                        steps=13), whole)
     torch.testing.assert_close(at.path_integrand(model, x, target, np.linspace(0, 1, 13),
                                                  baseline=base), g_whole)
+
+
+# --- closed forms on polynomial models, replayed generators, and exact messages ---------------
+
+class _Cubic(nn.Module):
+    """Logits (sum x^3 / 3, -sum x^3 / 3): the class-0 gradient is x^2, the class-1 one -x^2."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = (x ** 3).flatten(1).sum(1) / 3
+        return torch.stack([f, -f], dim=1)
+
+
+class _Quadratic(nn.Module):
+    """Logits (sum x^2 / 2, 0): the class-0 gradient is x itself."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = (x ** 2).flatten(1).sum(1) / 2
+        return torch.stack([f, torch.zeros_like(f)], dim=1)
+
+
+def _cubic_ig(x: torch.Tensor, b: torch.Tensor, s1: float, s2: float) -> torch.Tensor:
+    """IG of class 0 of _Cubic by hand: d * sum_k w_k (b + a_k d)^2 with d = x - b,
+    sum w_k = 1, S1 = sum w_k a_k and S2 = sum w_k a_k^2."""
+    d = x - b
+    return d * (b ** 2 + 2 * b * d * s1 + d ** 2 * s2)
+
+
+def test_integrated_gradients_defaults_and_scalar_baseline_by_hand():
+    """Defaults: zero baseline, trapezoid rule, 50 nodes: S1 = 1/2, S2 = 1/3 + h^2/6 with
+    h = 1/49. A number as baseline is a constant input; the left rule with 4 nodes has
+    S1 = (0 + 1 + 2 + 3) / 16 and S2 = (0 + 1 + 4 + 9) / 64. Class 1 flips the sign."""
+    x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=torch.float64)
+    target = torch.tensor([0, 1])
+    sign = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    h = 1 / 49
+    ref = sign * _cubic_ig(x, torch.zeros_like(x), 0.5, 1 / 3 + h ** 2 / 6)
+    torch.testing.assert_close(at.integrated_gradients(_Cubic(), x, target), ref,
+                               rtol=1e-12, atol=1e-12)
+    ref = sign * _cubic_ig(x, torch.full_like(x, 0.5), 6 / 16, 14 / 64)
+    torch.testing.assert_close(at.integrated_gradients(_Cubic(), x, target, baseline=0.5,
+                                                       steps=4, rule="left"), ref,
+                               rtol=1e-12, atol=1e-12)
+    # an integer baseline and a broadcast row baseline give the same as the full tensor
+    torch.testing.assert_close(at.integrated_gradients(_Cubic(), x, target, baseline=1, steps=3),
+                               at.integrated_gradients(_Cubic(), x, target, steps=3,
+                                                       baseline=torch.ones(3)))
+
+
+def test_path_integrand_of_a_cubic_by_hand():
+    """g(a) = grad f(a x) . x = a^2 sum x^3 for class 0 (zero baseline), minus that for class 1;
+    a single point and the ends 0 and 1 are valid."""
+    x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=torch.float64)
+    cube = (x ** 3).sum(1)
+    g = at.path_integrand(_Cubic(), x, torch.tensor([0, 1]), [0.0, 0.5, 1.0])
+    a2 = torch.tensor([0.0, 0.25, 1.0], dtype=torch.float64)
+    torch.testing.assert_close(g, torch.stack([cube[0] * a2, -cube[1] * a2]))
+    g1 = at.path_integrand(_Cubic(), x, 0, np.array([0.5]))
+    torch.testing.assert_close(g1, 0.25 * cube[:, None])
+
+
+def test_smoothgrad_replays_the_generators_noise():
+    """On _Quadratic the gradient is the input, so SmoothGrad is the mean of x + sigma * noise
+    (and SmoothGrad-squared the mean of its square), the noise being float64 standard normals
+    of shape (samples, *x.shape) from the caller's generator."""
+    x = torch.tensor([[0.5, -1.0], [2.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    noise = torch.randn((4, 3, 2), generator=torch.Generator().manual_seed(9),
+                        dtype=torch.float64)
+    ours = at.smoothgrad(_Quadratic(), x, 0, sigma=0.3, samples=4,
+                         generator=torch.Generator().manual_seed(9))
+    torch.testing.assert_close(ours, (x + 0.3 * noise).mean(0), rtol=1e-13, atol=1e-13)
+    sq = at.smoothgrad(_Quadratic(), x, 0, sigma=0.3, samples=4, squared=True,
+                       generator=torch.Generator().manual_seed(9))
+    torch.testing.assert_close(sq, ((x + 0.3 * noise) ** 2).mean(0), rtol=1e-13, atol=1e-13)
+
+
+def test_randomize_top_layers_draws_he_normal_weights_top_first():
+    """Replays the generator: the top layer is drawn first, N(0, 2 / fan_in) as
+    randn * sqrt(2 / fan_in), then the layer below; biases become zero. A single-output top
+    layer (a binary score) is fine; a NumPy integer k is accepted."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    new = at.randomize_top_layers(model, np.int64(2), torch.Generator().manual_seed(5))
+    gen = torch.Generator().manual_seed(5)
+    top = torch.randn((1, 4), generator=gen) * np.sqrt(2.0 / 4)
+    bottom = torch.randn((4, 3), generator=gen) * np.sqrt(2.0 / 3)
+    torch.testing.assert_close(new[2].weight.detach(), top)
+    torch.testing.assert_close(new[0].weight.detach(), bottom)
+    assert torch.equal(new[0].bias, torch.zeros(4)) and torch.equal(new[2].bias, torch.zeros(1))
+    one = at.randomize_top_layers(model, 1, torch.Generator().manual_seed(5))
+    torch.testing.assert_close(one[2].weight.detach(), top)
+    assert torch.equal(one[0].weight, model[0].weight)
+
+
+def test_deletion_curve_breaks_ties_by_index():
+    """Tied scores: the first m features by index are deleted. With weights j / 100 on the
+    ones vector, the class-0 logit after m deletions is 7.8 - m (m - 1) / 200."""
+    d = 40
+    model = nn.Linear(d, 2, bias=False).double()
+    with torch.no_grad():
+        model.weight.zero_()
+        model.weight[0] = torch.arange(d, dtype=torch.float64) / 100
+    x = torch.ones(2, d, dtype=torch.float64)
+    counts = [0, 7, 25, 40]
+    probs = at.deletion_curve(model, x, 0, np.zeros((2, d)), counts)
+    logits = np.array([7.8 - m * (m - 1) / 200 for m in counts])
+    np.testing.assert_allclose(probs, np.tile(1 / (1 + np.exp(-logits)), (2, 1)), rtol=1e-12)
+
+
+def _m23() -> nn.Module:
+    return _mlp("relu", 23)
+
+
+def _x() -> torch.Tensor:
+    return _inputs(24)[0]
+
+
+_GEN = torch.Generator().manual_seed(0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: at.quadrature("simpson", 5),
+     "rule must be one of ('left', 'right', 'midpoint', 'trapezoid', 'gausslegendre'), "
+     "got 'simpson'."),
+    (lambda: at.quadrature("left", 0), "steps must be a positive integer, got 0."),
+    (lambda: at.quadrature("trapezoid", 1),
+     "steps must be at least 2 for the trapezoid rule, got 1."),
+    (lambda: at.gradient(_m23(), _x()[0], 0),
+     "x must be a floating-point tensor of shape (batch, ...) with at least two dimensions, "
+     "got Tensor of shape (6,)."),
+    (lambda: at.gradient(_m23(), torch.ones(5, 6, dtype=torch.long), 0),
+     "x must be a floating-point tensor of shape (batch, ...) with at least two dimensions, "
+     "got Tensor of shape (5, 6)."),
+    (lambda: at.gradient(_m23(), [[1.0] * 6], 0),
+     "x must be a floating-point tensor of shape (batch, ...) with at least two dimensions, "
+     "got list."),
+    (lambda: at.gradient(_m23(), _x(), [0, 1]),
+     "target must be an int or 5 class indices (one per example), got [0, 1]."),
+    (lambda: at.gradient(_m23(), _x(), True),
+     "target must be an int or 5 class indices (one per example), got True."),
+    (lambda: at.gradient(_m23(), _x(), [0.0] * 5),
+     "target must be an int or 5 class indices (one per example), got [0.0, 0.0, 0.0, 0.0, 0.0]."),
+    (lambda: at.gradient(_m23(), _x(), 4),
+     "target must be class indices in 0..3, got values 4..4."),
+    (lambda: at.gradient(_m23(), _x(), [0, 1, -1, 3, 2]),
+     "target must be class indices in 0..3, got values -1..3."),
+    (lambda: at.gradient(lambda v: v[:4, :3], _x(), 0),
+     "model must map a batch of 5 inputs to logits of shape (5, classes), got (4, 3)."),
+    (lambda: at.gradient(lambda v: v.reshape(5, 2, 3), _x(), 0),
+     "model must map a batch of 5 inputs to logits of shape (5, classes), got (5, 2, 3)."),
+    (lambda: at.integrated_gradients(_m23(), _x(), 0, baseline="a"),
+     "baseline must be None, a number or a tensor, got 'a'."),
+    (lambda: at.integrated_gradients(_m23(), _x(), 0, baseline=True),
+     "baseline must be None, a number or a tensor, got True."),
+    (lambda: at.integrated_gradients(_m23(), _x(), 0, baseline=torch.zeros(3)),
+     "baseline of shape (3,) does not broadcast to the input's shape (5, 6)."),
+    (lambda: at.path_integrand(_m23(), _x(), 0, [0.5, 1.5]),
+     "alphas must be a non-empty 1-D array of points in [0, 1], got shape (2,)."),
+    (lambda: at.path_integrand(_m23(), _x(), 0, [-0.5]),
+     "alphas must be a non-empty 1-D array of points in [0, 1], got shape (1,)."),
+    (lambda: at.path_integrand(_m23(), _x(), 0, []),
+     "alphas must be a non-empty 1-D array of points in [0, 1], got shape (0,)."),
+    (lambda: at.path_integrand(_m23(), _x(), 0, [[0.5]]),
+     "alphas must be a non-empty 1-D array of points in [0, 1], got shape (1, 1)."),
+    (lambda: at.smoothgrad(_m23(), _x(), 0, sigma=-1.0, samples=2, generator=_GEN),
+     "sigma must be a non-negative finite number, got -1.0."),
+    (lambda: at.smoothgrad(_m23(), _x(), 0, sigma=True, samples=2, generator=_GEN),
+     "sigma must be a non-negative finite number, got True."),
+    (lambda: at.smoothgrad(_m23(), _x(), 0, sigma="1", samples=2, generator=_GEN),
+     "sigma must be a non-negative finite number, got '1'."),
+    (lambda: at.smoothgrad(_m23(), _x(), 0, sigma=float("inf"), samples=2, generator=_GEN),
+     "sigma must be a non-negative finite number, got inf."),
+    (lambda: at.smoothgrad(_m23(), _x(), 0, sigma=0.1, samples=0, generator=_GEN),
+     "samples must be a positive integer, got 0."),
+    (lambda: at.smoothgrad(_m23(), _x(), 0, sigma=0.1, samples=2, generator=0),
+     "generator must be a torch.Generator, got 0."),
+    (lambda: at.randomize_top_layers(_m23(), 4, _GEN),
+     "k must be an integer in 0..3 (the model has 3 weight layers), got 4."),
+    (lambda: at.randomize_top_layers(_m23(), -1, _GEN),
+     "k must be an integer in 0..3 (the model has 3 weight layers), got -1."),
+    (lambda: at.randomize_top_layers(_m23(), True, _GEN),
+     "k must be an integer in 0..3 (the model has 3 weight layers), got True."),
+    (lambda: at.randomize_top_layers(_m23(), 1.0, _GEN),
+     "k must be an integer in 0..3 (the model has 3 weight layers), got 1.0."),
+    (lambda: at.randomize_top_layers(_m23(), 1, None),
+     "generator must be a torch.Generator, got None."),
+    (lambda: at.rank_correlation(np.zeros((2, 3)), np.zeros((2, 4))),
+     "a and b must be batches of maps of the same shape (batch, ...), got (2, 3) and (2, 4)."),
+    (lambda: at.rank_correlation(np.zeros(3), np.zeros(3)),
+     "a and b must be batches of maps of the same shape (batch, ...), got (3,) and (3,)."),
+    (lambda: at.edge_map(np.zeros((8, 8))), "images must have shape (batch, H, W), got (8, 8)."),
+    (lambda: at.deletion_curve(_m23(), _x(), 0, torch.zeros(5, 6), [7]),
+     "counts must be a non-empty list of integers in 0..6, got [7]."),
+    (lambda: at.deletion_curve(_m23(), _x(), 0, torch.zeros(5, 6), [0, -1]),
+     "counts must be a non-empty list of integers in 0..6, got [0, -1]."),
+    (lambda: at.deletion_curve(_m23(), _x(), 0, torch.zeros(5, 6), []),
+     "counts must be a non-empty list of integers in 0..6, got []."),
+    (lambda: at.deletion_curve(_m23(), _x(), 0, torch.zeros(5, 3), [1]),
+     "scores must have the input's shape (5, 6), got (5, 3)."),
+])
+def test_invalid_arguments_give_the_exact_message(call, message: str):
+    """Each check names its argument and what was expected, anchored at the start."""
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        call()
+
+
+def test_boundary_arguments_are_accepted():
+    """The edges of each valid range: class indices 0 and C - 1, trapezoid with 2 nodes
+    ([0, 1] with weights 1/2), one left node ([0] with weight 1), k = 0 and k = all layers,
+    deleting 0 or all d features, sigma = 0."""
+    model, x = _m23(), _x()
+    assert at.gradient(model, x, [0, 3, 0, 3, 0]).shape == x.shape
+    alphas, weights = at.quadrature("trapezoid", 2)
+    assert alphas.tolist() == [0.0, 1.0] and weights.tolist() == [0.5, 0.5]
+    assert [v.tolist() for v in at.quadrature("left", 1)] == [[0.0], [1.0]]
+    assert len(at.weight_layers(at.randomize_top_layers(model, 3, _GEN))) == 3
+    assert at.deletion_curve(model, x, 0, torch.zeros(5, 6), [0, 6]).shape == (5, 2)
+    torch.testing.assert_close(at.smoothgrad(model, x, 0, sigma=0, samples=1, generator=_GEN),
+                               at.gradient(model, x, 0))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
+from fractions import Fraction
 
 import pytest
 from dlscience import boardgames as bg
@@ -301,3 +303,264 @@ def test_td_self_play_matches_a_reference_on_boards(graph):
             assert got[i] == pytest.approx(ref.get(b, 0.0), abs=1e-12)
         else:
             assert got[i] == graph.outcome[i]
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument checks: exact messages and boundaries.
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: bg.winner((X, X, X, _, _, _, _, _, _)), ValueError,
+     r"^board must have as many X \(1\) as O \(-1\) marks or one more, got 3 X and 0 O"),
+    (lambda: bg.winner((O, _, _, _, _, _, _, _, _)), ValueError, r"^board must have as many X"),
+    (lambda: bg.winner((True,) + (0,) * 8), ValueError,
+     r"^board must be 9 entries in \{-1, 0, 1\}"),
+    (lambda: bg.winner((0,) * 10), ValueError, r"^board must be 9 entries in \{-1, 0, 1\}"),
+    (lambda: bg.to_move((2,) + (0,) * 8), ValueError, r"^board must be 9 entries"),
+    (lambda: bg.play(bg.EMPTY, 9), ValueError,
+     r"^square must be one of the legal moves \[0, 1, 2, 3, 4, 5, 6, 7, 8\], got 9"),
+    (lambda: bg.play(bg.EMPTY, True), ValueError, r"^square must be one of the legal moves"),
+    (lambda: bg.play(bg.EMPTY, 1.0), ValueError, r"^square must be one of the legal moves"),
+    (lambda: bg.count_games("graph"), TypeError,
+     r"^graph must be a GameGraph \(from game_graph\(\)\), got str"),
+    (lambda: bg.solve([]), TypeError, r"^graph must be a GameGraph"),
+    (lambda: bg.outcome_probabilities("graph", None, None), TypeError,
+     r"^graph must be a GameGraph"),
+    (lambda: bg.greedy_policy("graph", []), TypeError, r"^graph must be a GameGraph"),
+    (lambda: bg.lines_against("graph", lambda i: i, 1), TypeError, r"^graph must be a GameGraph"),
+    (lambda: bg.mcts_move("graph", 0, 1, 0), TypeError, r"^graph must be a GameGraph"),
+    (lambda: bg.optimal_children(bg.game_graph(), [0] * 5478, 5478), ValueError,
+     r"^position must be a position number in \[0, 5478\), got 5478"),
+    (lambda: bg.optimal_children(bg.game_graph(), [0] * 5478, -1), ValueError,
+     r"^position must be a position number in \[0, 5478\)"),
+    (lambda: bg.optimal_children(bg.game_graph(), [0] * 5478, True), ValueError,
+     r"^position must be a position number"),
+    (lambda: bg.optimal_children(bg.game_graph(), [0] * 5478, 1.0), ValueError,
+     r"^position must be a position number"),
+    (lambda: bg.optimal_children(bg.game_graph(), [0] * 5477, 0), ValueError,
+     r"^values must have one entry per position \(5478\), got 5477"),
+    (lambda: bg.alphabeta(0, lambda i: [], lambda i: 0, lambda i: True, alpha=0.0, beta=0.0),
+     ValueError, r"^alpha must be below beta, got alpha=0.0, beta=0.0"),
+    (lambda: bg.mcts_move(None, 5478, 1, 0), ValueError, r"^position must be a position number"),
+    (lambda: bg.mcts_move(None, 0, 0, 0), ValueError, r"^playouts must be a positive integer"),
+    (lambda: bg.mcts_move(None, 0, 1, -1), ValueError,
+     r"^rng must be a random.Random or a non-negative integer seed, got -1"),
+    (lambda: bg.mcts_move(None, 0, 1, True), ValueError, r"^rng must be a random.Random"),
+    (lambda: bg.mcts_move(None, 0, 1, "3"), ValueError, r"^rng must be a random.Random"),
+    (lambda: bg.mcts_move(None, 0, 1, 2.0), ValueError, r"^rng must be a random.Random"),
+    (lambda: bg.mcts_move(None, 0, 1, 0, exploration=-0.5), ValueError,
+     r"^exploration must be a non-negative number, got -0.5"),
+    (lambda: bg.mcts_move(None, 0, 1, 0, exploration="1"), ValueError,
+     r"^exploration must be a non-negative number"),
+    (lambda: bg.td_update([0.0, 1.0], 0, 1, alpha=1.01), ValueError,
+     r"^alpha must be a step size in \(0, 1\], got 1.01"),
+    (lambda: bg.td_update([0.0, 1.0], 0, 1, alpha=0), ValueError, r"^alpha must be a step size"),
+    (lambda: bg.td_update([0.0, 1.0], 0, 1, alpha="0.5"), ValueError,
+     r"^alpha must be a step size"),
+    (lambda: bg.td_self_play(None, 0, 0), ValueError, r"^episodes must be a positive integer"),
+    (lambda: bg.td_self_play(None, 1, 0, alpha=0.0), ValueError,
+     r"^alpha must be a step size in \(0, 1\]"),
+    (lambda: bg.td_self_play(None, 1, 0, alpha=1.5), ValueError, r"^alpha must be a step size"),
+    (lambda: bg.td_self_play(None, 1, 0, alpha="1"), ValueError, r"^alpha must be a step size"),
+    (lambda: bg.td_self_play(None, 1, 0, epsilon=-0.1), ValueError,
+     r"^epsilon must be a probability in \[0, 1\]"),
+    (lambda: bg.td_self_play(None, 1, -2), ValueError, r"^rng must be a random.Random"),
+    (lambda: bg.td_self_play(None, 1, 0, values=[0.0] * 5477), ValueError,
+     r"^values must have one entry per position \(5478\), got 5477"),
+    (lambda: bg.greedy_policy(None, [0.0]), ValueError,
+     r"^values must have one entry per position \(5478\), got 1"),
+    (lambda: bg.lines_against(None, lambda i: i, 2), ValueError,
+     r"^side must be 1 \(X\) or -1 \(O\), got 2"),
+    (lambda: bg.lines_against(None, lambda i: i, True), ValueError, r"^side must be 1 \(X\)"),
+    (lambda: bg.lines_against(None, lambda i: i, 1, "best"), ValueError,
+     r"^replies must be 'optimal' or 'all', got 'best'"),
+    (lambda: bg.lines_against(None, lambda i: i, 1, start=5478), ValueError,
+     r"^position must be a position number"),
+    (lambda: bg.lines_against(None, lambda i: i, 1), ValueError,
+     r"^policy chose 0, not a child of position 0"),
+    (lambda: bg.outcome_probabilities(None, lambda i: i, None), ValueError,
+     r"^policy chose 0, not a child of position 0"),
+])
+def test_invalid_arguments_exact_messages(call, error, message):
+    """Bad input raises an error whose message starts with the argument's name."""
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_terminal_positions_have_no_move(graph):
+    """mcts_move and a greedy policy refuse a finished game, naming the position."""
+    pos = graph.index[(X, X, X, O, O, _, _, _, _)]
+    with pytest.raises(ValueError, match=rf"^position {pos} is terminal: there is no move"):
+        bg.mcts_move(graph, pos, 5, 0)
+    with pytest.raises(ValueError, match=rf"^position {pos} is terminal: there is no move"):
+        bg.greedy_policy(graph, [0.0] * len(graph))(pos)
+
+
+def test_boundary_arguments_are_accepted(graph, values):
+    """The ends of each range are valid: position 0 and len - 1, alpha 1, exploration 0,
+    one playout, seed 0, epsilon 0 and 1."""
+    last = len(graph) - 1
+    assert graph.terminal[last]
+    assert bg.optimal_children(graph, values, last) == []
+    # from the empty board every move keeps the draw
+    assert bg.optimal_children(graph, values, 0) == list(graph.children[0])
+    v = [0.0, 1.0]
+    assert bg.td_update(v, 0, 1, alpha=1) == 1.0 and v == [1.0, 1.0]
+    assert bg.mcts_move(graph, 0, 1, 0, exploration=0) in graph.children[0]
+    assert bg.mcts_move(graph, 0, 1, random.Random(0)) in graph.children[0]
+    assert len(bg.td_self_play(graph, 1, 0, epsilon=1.0)) == len(graph)
+    res = bg.alphabeta(0, lambda i: [], lambda i: 0.5, lambda i: True, alpha=0.0, beta=1.0)
+    assert (res.value, res.nodes, res.leaves) == (0.5, 1, 1)
+
+
+def test_td_self_play_backs_up_from_the_first_afterstate_only(graph):
+    """With epsilon = 0 and a table making X play square 0 (position 1, value 0.5) and O reply
+    into a child valued -0.5, position 1 moves to 0.5 + 0.5 * (-0.5 - 0.5) = 0 while the
+    empty board (position 0, which nobody moved into) keeps its value."""
+    table = [float(o) if t else 0.0 for o, t in zip(graph.outcome, graph.terminal)]
+    first = graph.index[(X, _, _, _, _, _, _, _, _)]
+    reply = graph.index[(X, O, _, _, _, _, _, _, _)]
+    table[first], table[reply] = 0.5, -0.5
+    bg.td_self_play(graph, 1, 0, alpha=0.5, epsilon=0.0, values=table)
+    assert table[0] == 0.0
+    assert table[first] == pytest.approx(0.0)
+
+
+def _uct_reference(board, playouts, seed, c):
+    """UCT as the docstring describes it, on boards (a node: [board, visits, reward, kids])."""
+    r = random.Random(seed)
+    root = [board, 0, 0.0, None]
+    for _ in range(playouts):
+        node, path = root, [root]
+        while node[3]:
+            untried = [k for k in node[3] if k[1] == 0]
+            if untried:
+                node = r.choice(untried)
+                path.append(node)
+                break
+            parent = node
+            node = max(node[3], key=lambda k: k[2] / k[1]
+                       + c * math.sqrt(math.log(parent[1]) / k[1]))
+            path.append(node)
+        b = node[0]
+        if node[3] is None:
+            node[3] = [[bg.play(b, m), 0, 0.0, None] for m in bg.legal_moves(b)]
+        while bg.legal_moves(b):
+            b = bg.play(b, r.choice(bg.legal_moves(b)))
+        result = bg.winner(b)
+        for nd in path:
+            nd[1] += 1
+            nd[2] += (1 + result * -bg.to_move(nd[0])) / 2
+    return max(root[3], key=lambda k: (k[1], k[2] / k[1] if k[1] else 0.0))[0]
+
+
+@pytest.mark.parametrize("board, playouts, c", [
+    (bg.EMPTY, 60, math.sqrt(2)),
+    ((X, _, _, _, O, _, _, _, _), 40, 0.3),
+    ((X, X, _, _, O, _, _, _, _), 30, 2.0),
+    ((X, O, X, _, O, _, _, _, _), 25, 0.0),
+    ((X, O, X, O, X, _, _, _, O), 12, 1.0),
+])
+def test_mcts_move_matches_a_reference_on_boards(graph, board, playouts, c):
+    """For several positions, seeds and constants, UCT's choice equals that of a
+    re-implementation on boards consuming the random stream in the same order."""
+    for seed in range(8):
+        got = bg.mcts_move(graph, graph.index[board], playouts, seed, exploration=c)
+        assert graph.boards[got] == _uct_reference(board, playouts, seed, c)
+    # the default exploration constant is sqrt(2)
+    for seed in range(8):
+        got = bg.mcts_move(None, graph.index[board], playouts, seed)
+        assert graph.boards[got] == _uct_reference(board, playouts, seed, math.sqrt(2))
+
+
+def _lines_reference(policy_board, side, replies, values_of, board=bg.EMPTY, line=()):
+    """All games of a board policy against every (optimal) reply, by recursion on boards:
+    (wins, draws, losses, losing lines)."""
+    moves = bg.legal_moves(board)
+    if not moves:
+        res = bg.winner(board) * side
+        return (res == 1, res == 0, res == -1, [line] if res == -1 else [])
+    if bg.to_move(board) == side:
+        nxt = policy_board(board)
+        sq = next(i for i in range(9) if board[i] != nxt[i])
+        return _lines_reference(policy_board, side, replies, values_of, nxt, line + (sq,))
+    w = d = lo = 0
+    losing: list = []
+    for m in moves:
+        after = bg.play(board, m)
+        if replies == "all" or values_of(after) == values_of(board):
+            a, b, c, lines = _lines_reference(policy_board, side, replies, values_of, after,
+                                              line + (m,))
+            w, d, lo, losing = w + a, d + b, lo + c, losing + lines
+    return w, d, lo, losing
+
+
+@pytest.mark.parametrize("side, replies", [(1, "optimal"), (-1, "optimal"), (1, "all"),
+                                           (-1, "all")])
+def test_lines_against_counts_match_enumeration(graph, values, side, replies):
+    """The lowest-square player's games against perfect or arbitrary replies, counted by an
+    independent recursion on boards: lines = wins + draws + losses, and the losing lines."""
+    lowest = bg.greedy_policy(graph, [0.0] * len(graph))
+
+    def policy_board(b):
+        return graph.boards[lowest(graph.index[b])]
+
+    def value_of(b):
+        return values[graph.index[b]]
+
+    w, d, lo, losing = _lines_reference(policy_board, side, replies, value_of)
+    got = bg.lines_against(None, lowest, side, replies)      # values default to solve()
+    assert (got.wins, got.draws, got.losses) == (w, d, lo)
+    assert got.lines == w + d + lo
+    assert list(got.losing_lines) == losing
+    if replies == "all":
+        assert lo > 0 and w > 0
+
+
+def test_lines_against_from_a_later_start(graph, values):
+    """From X X . / O O . / . . . with X to move, the lowest-square player as X wins at once
+    (one line, one win); as O it faces every X move, the first of which (2) beats it."""
+    lowest = bg.greedy_policy(graph, [0.0] * len(graph))
+    start = graph.index[(X, X, _, O, O, _, _, _, _)]
+    got = bg.lines_against(graph, lowest, 1, "all", values, start=start)
+    assert (got.lines, got.wins, got.draws, got.losses) == (1, 1, 0, 0)
+    assert got.losing_lines == ()
+    got = bg.lines_against(graph, lowest, -1, "all", values, start=start)
+    # X's every reply, counted by the recursion on boards
+    ref = _lines_reference(lambda b: graph.boards[lowest(graph.index[b])], -1, "all",
+                           lambda b: values[graph.index[b]],
+                           board=(X, X, _, O, O, _, _, _, _))
+    assert (got.wins, got.draws, got.losses) == ref[:3]
+    assert got.losing_lines[0] == (2,)
+
+
+def test_outcome_probabilities_of_perfect_against_random(graph, values):
+    """Perfect X against random O and random X against perfect O, by an exact recursion on
+    boards with fractions; the probabilities add up to 1."""
+    perfect = bg.greedy_policy(graph, values)
+
+    def reference(board, x_random):
+        moves = bg.legal_moves(board)
+        if not moves:
+            w = bg.winner(board)
+            return (Fraction(w == 1), Fraction(w == 0), Fraction(w == -1))
+        if (bg.to_move(board) == 1) == x_random:
+            parts = [reference(bg.play(board, m), x_random) for m in moves]
+            return tuple(sum(p[j] for p in parts) / len(parts) for j in range(3))
+        return reference(graph.boards[perfect(graph.index[board])], x_random)
+
+    for x_random in (False, True):
+        px, pd, po = reference(bg.EMPTY, x_random)
+        got = (bg.outcome_probabilities(graph, None, perfect) if x_random
+               else bg.outcome_probabilities(None, perfect, None))
+        assert got[1] == pytest.approx(float(px)) and got[0] == pytest.approx(float(pd))
+        assert got[-1] == pytest.approx(float(po))
+        assert sum(got.values()) == pytest.approx(1.0)
+    assert bg.outcome_probabilities(graph, perfect, perfect) == {1: 0.0, 0: 1.0, -1: 0.0}
+
+
+def test_td_self_play_defaults_are_the_documented_ones(graph):
+    """Called without alpha and epsilon, training equals alpha = 0.5, epsilon = 0.1."""
+    got = bg.td_self_play(graph, 30, 4)
+    assert got == bg.td_self_play(graph, 30, 4, alpha=0.5, epsilon=0.1)
+    assert got != bg.td_self_play(graph, 30, 4, alpha=0.5, epsilon=0.2)
+    assert got != bg.td_self_play(graph, 30, 4, alpha=0.25, epsilon=0.1)

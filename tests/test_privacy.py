@@ -4,6 +4,7 @@ calls, and membership advantages, against autograd, Opacus and values computed b
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -247,4 +248,233 @@ def test_example_losses_match_cross_entropy():
 ])
 def test_invalid_arguments_are_named(call, arg):
     with pytest.raises(ValueError, match=arg):
+        call()
+
+
+# --- exact argument checks, boundaries and hand-computed DP-SGD steps ---------------------------
+
+def _linear_setup() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """A bias-free linear map with a loss linear in its output: example i's gradient is x_i.
+
+    Rows of x have norms 1, 2, 0.5 and 3, so with C = 1 the clipped gradients are
+    [1, 0], [1, 0], [0.5, 0] and [0, 1] (norm exactly C is not clipped)."""
+    model = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.25, -0.5]]))
+    x = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.5, 0.0], [0.0, 3.0]])
+    return model, x, torch.ones(4)
+
+
+def _linear_loss(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    return (out.squeeze(-1) * t).sum()
+
+
+_CLIPPED_BY_HAND = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.5, 0.0], [0.0, 1.0]])
+
+
+def test_dp_sgd_linear_steps_by_hand():
+    """q = 1, sigma = 0: each step subtracts lr * (sum of clipped gradients) / (q n), by hand
+    0.8 * [2.5, 1] / 4 = [0.5, 0.2]; two of the four norms (2 and 3) exceed C = 1."""
+    model, x, t = _linear_setup()
+    run = pv.dp_sgd(model, x, t, sample_rate=1.0, steps=2, max_norm=1.0, noise_multiplier=0.0,
+                    lr=0.8, seed=0, loss_fn=_linear_loss)
+    torch.testing.assert_close(model.weight.detach(),
+                               torch.tensor([[0.25 - 2 * 0.5, -0.5 - 2 * 0.2]]))
+    assert run.steps == 2 and run.sample_rate == 1.0 and run.noise_multiplier == 0.0
+    assert run.max_norm == 1.0
+    assert run.batch_sizes.tolist() == [4, 4]
+    assert run.clipped_fraction.tolist() == [0.5, 0.5]
+
+
+def test_dp_sgd_single_example_is_one_clipped_step():
+    """n = 1 with q = 1: the update is lr * clip(g) / 1; g = [2, 0] clipped to [1, 0]."""
+    model = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight.zero_()
+    run = pv.dp_sgd(model, torch.tensor([[2.0, 0.0]]), torch.ones(1), sample_rate=1.0, steps=1,
+                    max_norm=1.0, noise_multiplier=0.0, lr=0.5, seed=3, loss_fn=_linear_loss)
+    torch.testing.assert_close(model.weight.detach(), torch.tensor([[-0.5, 0.0]]))
+    assert run.batch_sizes.tolist() == [1] and run.clipped_fraction.tolist() == [1.0]
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.7])
+def test_dp_sgd_matches_the_algorithm_replayed_with_the_seeded_generator(sigma: float):
+    """Replays the documented algorithm with its private generator: per step, a Bernoulli(q)
+    mask from torch.rand(n), then (if sigma > 0) Gaussian noise sigma * C * randn; the update
+    is lr * (clipped sum + noise) / (q n). Includes an empty batch (noise only)."""
+    q, lr, c, seed, steps = 0.3, 0.3, 1.0, 1, 8
+    model, x, t = _linear_setup()
+    run = pv.dp_sgd(model, x, t, sample_rate=q, steps=steps, max_norm=c, noise_multiplier=sigma,
+                    lr=lr, seed=seed, loss_fn=_linear_loss)
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.tensor([[0.25, -0.5]])
+    sizes, shares = [], []
+    big = torch.tensor([False, True, False, True])   # norms 1, 2, 0.5, 3 against C = 1
+    for _ in range(steps):
+        mask = torch.rand(4, generator=gen) < q
+        total = _CLIPPED_BY_HAND[mask].sum(0, keepdim=True)
+        if sigma > 0:
+            total = total + sigma * c * torch.randn((1, 2), generator=gen)
+        w = w - lr * total / (q * 4)
+        sizes.append(int(mask.sum()))
+        shares.append(float(big[mask].float().mean()) if mask.any() else 0.0)
+    assert 0 in sizes and 1 in sizes   # the seed covers an empty and a single-example batch
+    assert run.batch_sizes.tolist() == sizes
+    np.testing.assert_allclose(run.clipped_fraction, shares)
+    torch.testing.assert_close(model.weight.detach(), w)
+    assert run.noise_multiplier == sigma and run.sample_rate == q
+
+
+def test_noisy_sum_adds_sigma_c_times_the_generators_normals():
+    """The noise is sigma * C times standard normals drawn from the given generator, in the
+    dtype of the sum (float64 draws, not rounded float32 ones), parameter by parameter in the
+    dict's order."""
+    clipped = {"a": torch.arange(12, dtype=torch.float64).reshape(3, 2, 2),
+               "b": torch.ones(3, 4, dtype=torch.float64)}
+    out = pv.noisy_sum(clipped, 0.4, 1.5, torch.Generator().manual_seed(7))
+    ref = torch.Generator().manual_seed(7)
+    noise_a = torch.randn((2, 2), generator=ref, dtype=torch.float64)
+    noise_b = torch.randn((4,), generator=ref, dtype=torch.float64)
+    assert out["a"].dtype == torch.float64
+    torch.testing.assert_close(out["a"], torch.tensor([[12.0, 15.0], [18.0, 21.0]],
+                                                      dtype=torch.float64) + 0.6 * noise_a,
+                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(out["b"], torch.full((4,), 3.0, dtype=torch.float64)
+                               + 0.6 * noise_b, rtol=1e-12, atol=1e-12)
+
+
+def test_clipping_higher_rank_gradients_by_hand():
+    """Norms taken over all parameters and all coordinates: example 0 has ||(3, 4, 12)|| = 13,
+    example 1 has ||(0.6, 0.8, 0)|| = 1; with C = 2.6 the first is scaled by 0.2."""
+    grads = {"w": torch.tensor([[[3.0, 0.0], [4.0, 0.0]], [[0.6, 0.0], [0.0, 0.8]]]),
+             "b": torch.tensor([[12.0], [0.0]])}
+    clipped, norms = pv.clip_gradients(grads, 2.6)
+    torch.testing.assert_close(norms, torch.tensor([13.0, 1.0]))
+    torch.testing.assert_close(clipped["w"], torch.tensor([[[0.6, 0.0], [0.8, 0.0]],
+                                                           [[0.6, 0.0], [0.0, 0.8]]]))
+    torch.testing.assert_close(clipped["b"], torch.tensor([[2.4], [0.0]]))
+
+
+def test_per_example_gradients_of_a_single_example():
+    """n = 1 is allowed: the gradient equals autograd's on that one example."""
+    model, x, y = _model_and_batch(n=1, seed=2)
+    grads = pv.per_example_gradients(model, x, y)
+    F.cross_entropy(model(x), y).backward()
+    for k, p in model.named_parameters():
+        torch.testing.assert_close(grads[k][0], p.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_accountant_accepts_full_batches():
+    """sample_rate = 1 is valid (closed at 1): the accountant's epsilon equals Opacus's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from opacus.accountants import RDPAccountant
+
+        acc = RDPAccountant()
+        acc.history = [(2.0, 1.0, 5)]
+        theirs = acc.get_epsilon(delta=1e-5)
+    assert pv.epsilon(2.0, 1.0, 5, 1e-5) == pytest.approx(theirs, rel=1e-12)
+    sigma = pv.noise_multiplier_for(20.0, 1e-5, 1.0, 5)
+    assert 20.0 - 0.01 <= pv.epsilon(sigma, 1.0, 5, 1e-5) <= 20.0
+
+
+def test_advantage_extremes_and_exact_fractions():
+    """Perfect separation gives advantage 1 at the largest member loss; equal losses give the
+    empty test (0, -inf); Fractions are real numbers, and delta = 0 is allowed explicitly."""
+    from fractions import Fraction
+
+    assert pv.best_advantage([0.1, 0.2], [0.9]) == (1.0, 0.2)
+    assert pv.best_advantage([1.0], [1.0]) == (0.0, -math.inf)
+    assert pv.membership_advantage([Fraction(1, 3)], [Fraction(2, 3)], 0.5) == 1.0
+    assert pv.membership_advantage([1, 2], [3], 2) == 1.0
+    assert pv.dp_advantage_bound(1.0, 0.0) == pytest.approx(math.tanh(0.5))
+    assert pv.dp_advantage_bound(0.0, 0.25) == pytest.approx(2 * 0.25 / 2)
+    assert pv.noisy_sum({"w": torch.ones(2, 3)}, 1.0, 0)["w"].tolist() == [2.0, 2.0, 2.0]
+
+
+def _tiny() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    return MLP([2, 2]), torch.ones(3, 2), torch.zeros(3, dtype=torch.long)
+
+
+def _sgd(**kw: object) -> pv.DPRun:
+    model, x, y = _tiny()
+    args: dict = dict(sample_rate=0.5, steps=1, max_norm=1.0, noise_multiplier=1.0, lr=0.1,
+                      seed=0)
+    args.update(kw)
+    return pv.dp_sgd(model, args.pop("x", x), args.pop("y", y), **args)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: pv.clip_gradients({"w": torch.ones(2, 3)}, 0.0),
+     "max_norm must be a positive finite number, got 0.0."),
+    (lambda: pv.clip_gradients({}, 1.0),
+     "grads must hold at least one parameter's per-example gradients."),
+    (lambda: pv.clip_gradients({"w": torch.ones(2, 3), "b": torch.ones(3)}, 1.0),
+     "grads must all have the same number of examples, got [2, 3]."),
+    (lambda: pv.noisy_sum({"w": torch.ones(2)}, -1.0, 1.0),
+     "max_norm must be a positive finite number, got -1.0."),
+    (lambda: pv.noisy_sum({"w": torch.ones(2)}, 1.0, -0.5),
+     "noise_multiplier must be a non-negative finite number, got -0.5."),
+    (lambda: pv.noisy_sum({"w": torch.ones(2)}, 1.0, float("inf")),
+     "noise_multiplier must be a non-negative finite number, got inf."),
+    (lambda: pv.noisy_sum({"w": torch.ones(2)}, 1.0, "1"),
+     "noise_multiplier must be a non-negative finite number, got '1'."),
+    (lambda: pv.per_example_gradients(MLP([2, 2]), torch.ones(3, 2), torch.zeros(2)),
+     "x and y must hold the same positive number of examples, got x: (3, 2) and y: (2,)."),
+    (lambda: pv.per_example_gradients(MLP([2, 2]), torch.ones(0, 2), torch.zeros(0)),
+     "x and y must hold the same positive number of examples, got x: (0, 2) and y: (0,)."),
+    (lambda: _sgd(sample_rate=0.0), "sample_rate must be a number in (0, 1], got 0.0."),
+    (lambda: _sgd(sample_rate=1.5), "sample_rate must be a number in (0, 1], got 1.5."),
+    (lambda: _sgd(sample_rate="0.5"), "sample_rate must be a number in (0, 1], got '0.5'."),
+    (lambda: _sgd(sample_rate=True), "sample_rate must be a number in (0, 1], got True."),
+    (lambda: _sgd(steps=0), "steps must be a positive integer, got 0."),
+    (lambda: _sgd(max_norm=0.0), "max_norm must be a positive finite number, got 0.0."),
+    (lambda: _sgd(noise_multiplier=-1.0),
+     "noise_multiplier must be a non-negative finite number, got -1.0."),
+    (lambda: _sgd(lr=-0.1), "lr must be a positive finite number, got -0.1."),
+    (lambda: _sgd(seed=-1), "seed must be a non-negative integer, got -1."),
+    (lambda: _sgd(x=torch.ones(0, 2), y=torch.zeros(0, dtype=torch.long)),
+     "x and y must hold the same positive number of examples, got x: (0, 2) and y: (0,)."),
+    (lambda: _sgd(y=torch.zeros(2, dtype=torch.long)),
+     "x and y must hold the same positive number of examples, got x: (3, 2) and y: (2,)."),
+    (lambda: pv.epsilon(0.0, 0.1, 10, 1e-5),
+     "noise_multiplier must be a positive finite number, got 0.0."),
+    (lambda: pv.epsilon(1.0, 1.5, 10, 1e-5), "sample_rate must be a number in (0, 1], got 1.5."),
+    (lambda: pv.epsilon(1.0, 0.1, 0, 1e-5), "steps must be a positive integer, got 0."),
+    (lambda: pv.epsilon(1.0, 0.1, 10, 1.0), "delta must be a number in (0, 1), got 1.0."),
+    (lambda: pv.epsilon(1.0, 0.1, 10, 0.0), "delta must be a number in (0, 1), got 0.0."),
+    (lambda: pv.noise_multiplier_for(0.0, 1e-5, 0.1, 10),
+     "target_epsilon must be a positive finite number, got 0.0."),
+    (lambda: pv.noise_multiplier_for(1.0, 1.0, 0.1, 10),
+     "delta must be a number in (0, 1), got 1.0."),
+    (lambda: pv.noise_multiplier_for(1.0, 1e-5, 2.0, 10),
+     "sample_rate must be a number in (0, 1], got 2.0."),
+    (lambda: pv.noise_multiplier_for(1.0, 1e-5, 0.1, 0),
+     "steps must be a positive integer, got 0."),
+    (lambda: pv.example_losses(MLP([2, 2]), torch.ones(3, 2), torch.zeros(2, dtype=torch.long)),
+     "x and y must hold the same number of examples, got x: (3, 2) and y: (2,)."),
+    (lambda: pv.membership_advantage([[1.0]], [1.0], 0.5),
+     "member_losses must be a non-empty 1-D array of finite numbers, got shape (1, 1)."),
+    (lambda: pv.membership_advantage([1.0], [], 0.5),
+     "nonmember_losses must be a non-empty 1-D array of finite numbers, got shape (0,)."),
+    (lambda: pv.membership_advantage([1.0], [1.0], True),
+     "threshold must be a real number, got True."),
+    (lambda: pv.membership_advantage([1.0], [1.0], "0.5"),
+     "threshold must be a real number, got '0.5'."),
+    (lambda: pv.best_advantage([np.inf], [1.0]),
+     "member_losses must be a non-empty 1-D array of finite numbers, got shape (1,)."),
+    (lambda: pv.best_advantage([1.0], [[1.0, 2.0]]),
+     "nonmember_losses must be a non-empty 1-D array of finite numbers, got shape (1, 2)."),
+    (lambda: pv.dp_advantage_bound(-0.5), "eps must be a non-negative finite number, got -0.5."),
+    (lambda: pv.dp_advantage_bound(1.0, 1.0), "delta must be a number in [0, 1), got 1.0."),
+    (lambda: pv.dp_advantage_bound(1.0, 1.5), "delta must be a number in [0, 1), got 1.5."),
+    (lambda: pv.dp_advantage_bound(1.0, -0.1), "delta must be a number in [0, 1), got -0.1."),
+    (lambda: pv.dp_advantage_bound(1.0, True), "delta must be a number in [0, 1), got True."),
+    (lambda: pv.dp_advantage_bound(1.0, "0"), "delta must be a number in [0, 1), got '0'."),
+    (lambda: pv.yeom_dp_bound(-1.0), "eps must be a non-negative finite number, got -1.0."),
+    (lambda: pv.yeom_dp_bound(True), "eps must be a non-negative finite number, got True."),
+])
+def test_invalid_arguments_give_the_exact_message(call, message: str):
+    """Each check names its argument and the expected range, anchored at the start."""
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         call()

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -282,3 +284,371 @@ def test_new_functions_refuse_bad_arguments():
         sh.max_margin_separator(np.ones((5, 2)), np.array([0, 1, 0, 1, 0]))
     with pytest.raises(ValueError, match="y must"):
         sh.max_margin_separator(np.zeros((2, 3)), np.array([0, 2]))
+
+
+# --- exact argument checks, defaults and hand-computed edge cases ------------------------------
+
+def _raises(exc: type[Exception], msg: str):
+    """pytest.raises matching the whole message exactly (argument name and expectation)."""
+    return pytest.raises(exc, match="^" + re.escape(msg) + "$")
+
+
+_P = sh.SpuriousProblem()
+_D8 = sh.sample_groups(_P, 8, 0.5, np.random.default_rng(0))
+_RNG = np.random.default_rng(0)
+
+_BAD_ARGUMENTS = [
+    (lambda: sh.SpuriousProblem(core_mean=0.0), ValueError,
+     "core_mean must be a finite number in (0.0, inf], got 0.0."),
+    (lambda: sh.SpuriousProblem(core_std=True), ValueError,
+     "core_std must be a real number, got True."),
+    (lambda: sh.SpuriousProblem(core_std=-1.0), ValueError,
+     "core_std must be a finite number in (0.0, inf], got -1.0."),
+    (lambda: sh.SpuriousProblem(spurious_scale=np.inf), ValueError,
+     "spurious_scale must be a finite number in (0.0, inf], got inf."),
+    (lambda: sh.SpuriousProblem(spurious_scale=0), ValueError,
+     "spurious_scale must be a finite number in (0.0, inf], got 0."),
+    (lambda: sh.SpuriousProblem(noise_std=-1.0), ValueError,
+     "noise_std must be a finite number in [0.0, inf], got -1.0."),
+    (lambda: sh.SpuriousProblem(noise_dims=1.0), ValueError,
+     "noise_dims must be a non-negative integer, got 1.0."),
+    (lambda: sh.SpuriousProblem(noise_dims=True), ValueError,
+     "noise_dims must be a non-negative integer, got True."),
+    (lambda: sh.SpuriousProblem(noise_dims=-1), ValueError,
+     "noise_dims must be a non-negative integer, got -1."),
+    (lambda: sh.group_counts(4, -0.1), ValueError,
+     "rho must be a finite number in [0.0, 1.0], got -0.1."),
+    (lambda: sh.group_counts(4, 1.1), ValueError,
+     "rho must be a finite number in [0.0, 1.0], got 1.1."),
+    (lambda: sh.group_counts(0, 0.5), ValueError, "n must be a positive integer, got 0."),
+    (lambda: sh.sample_groups(None, 4, 0.5, _RNG), TypeError,
+     "problem must be a SpuriousProblem, got NoneType."),
+    (lambda: sh.sample_groups(_P, 4, 0.5, 0), TypeError,
+     "rng must be a numpy.random.Generator, got int."),
+    (lambda: sh.group_accuracy(np.zeros(2), np.zeros(3), np.zeros(3)), ValueError,
+     "pred and y must be 1-D of the same shape, got (2,) and (3,)."),
+    (lambda: sh.group_accuracy(np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(2)), ValueError,
+     "pred and y must be 1-D of the same shape, got (2, 2) and (2, 2)."),
+    (lambda: sh.group_accuracy(np.zeros(2), np.zeros(2), np.zeros(3)), ValueError,
+     "g must have shape (2,), got (3,)."),
+    (lambda: sh.group_accuracy(np.zeros(2), np.zeros(2), np.array([-1, 0])), ValueError,
+     "g must hold groups in 0..3."),
+    (lambda: sh.group_losses(np.zeros(2), 0.0, np.zeros((2, 2)), np.zeros(2),
+                             np.array([0, 4])), ValueError, "g must hold groups in 0..3."),
+    (lambda: sh.linear_group_accuracy(np.zeros(3), 0.0, _P), ValueError,
+     "w must have shape (2,), got (3,)."),
+    (lambda: sh.linear_group_accuracy(np.zeros(2), np.nan, _P), ValueError,
+     "b must be a finite number in [-inf, inf], got nan."),
+    (lambda: sh.population_erm_weights(_P, 0.0), ValueError,
+     "rho must be a finite number in (0.0, 1.0), got 0.0."),
+    (lambda: sh.population_erm_weights(_P, -0.5), ValueError,
+     "rho must be a finite number in (0.0, 1.0), got -0.5."),
+    (lambda: sh.population_erm_weights(_P, 1.0), ValueError,
+     "rho must be a finite number in (0.0, 1.0), got 1.0."),
+    (lambda: sh.population_logistic_fit("p", 0.5), TypeError,
+     "problem must be a SpuriousProblem, got str."),
+    (lambda: sh.population_logistic_fit(_P, 1.0), ValueError,
+     "rho must be a finite number in (0.0, 1.0), got 1.0."),
+    (lambda: sh.population_logistic_fit(_P, 0.5, l2=-0.1), ValueError,
+     "l2 must be a finite number in [0.0, inf], got -0.1."),
+    (lambda: sh.population_logistic_fit(_P, 0.5, objective="dro"), ValueError,
+     "objective must be 'erm' or 'balanced', got 'dro'."),
+    (lambda: sh.eg_update(np.array([1.0]), np.zeros(2), 0.1), ValueError,
+     "q and losses must be 1-D of the same shape, got (1,) and (2,)."),
+    (lambda: sh.eg_update(np.ones((1, 1)), np.zeros((1, 1)), 0.1), ValueError,
+     "q and losses must be 1-D of the same shape, got (1, 1) and (1, 1)."),
+    (lambda: sh.eg_update(np.array([0.5, 0.5]), np.zeros(2), -1.0), ValueError,
+     "eta must be a finite number in [0.0, inf], got -1.0."),
+    (lambda: sh.train_linear(None, method="erm", l2=0.0, steps=1, lr=0.1), TypeError,
+     "data must be a GroupData, got NoneType."),
+    (lambda: sh.train_linear(_D8, method="sgd", l2=0.0, steps=1, lr=0.1), ValueError,
+     "method must be one of ('erm', 'reweight', 'dro'), got 'sgd'."),
+    (lambda: sh.train_linear(_D8, method="erm", l2=-0.1, steps=1, lr=0.1), ValueError,
+     "l2 must be a finite number in [0.0, inf], got -0.1."),
+    (lambda: sh.train_linear(_D8, method="erm", l2=0.0, steps=0, lr=0.1), ValueError,
+     "steps must be a positive integer, got 0."),
+    (lambda: sh.train_linear(_D8, method="erm", l2=0.0, steps=1, lr=0.0), ValueError,
+     "lr must be a finite number in (0.0, inf], got 0.0."),
+    (lambda: sh.train_linear(_D8, method="erm", l2=0.0, steps=1, lr=0.1, eta_q=-1.0),
+     ValueError, "eta_q must be a finite number in [0.0, inf], got -1.0."),
+    (lambda: sh.apply_trigger(np.zeros(3), [0]), ValueError,
+     "x must have shape (n, d), got (3,)."),
+    (lambda: sh.apply_trigger(np.zeros((2, 3)), []), ValueError,
+     "pixels must be a non-empty 1-D list of integer indices, got []."),
+    (lambda: sh.apply_trigger(np.zeros((2, 3)), [[0]]), ValueError,
+     "pixels must be a non-empty 1-D list of integer indices, got [[0]]."),
+    (lambda: sh.apply_trigger(np.zeros((2, 3)), [0.0]), ValueError,
+     "pixels must be a non-empty 1-D list of integer indices, got [0.0]."),
+    (lambda: sh.apply_trigger(np.zeros((2, 3)), [-1]), ValueError,
+     "pixels must be indices in 0..2, got [-1]."),
+    (lambda: sh.apply_trigger(np.zeros((2, 3)), [0, 3]), ValueError,
+     "pixels must be indices in 0..2, got [0, 3]."),
+    (lambda: sh.apply_trigger(np.zeros((2, 3)), [0], value="1"), ValueError,
+     "value must be a real number, got '1'."),
+    (lambda: sh.poison(np.zeros((3, 2)), np.zeros(2), 0.1, 0, [0], _RNG), ValueError,
+     "x and y must have shapes (n, d) and (n,), got (3, 2) and (2,)."),
+    (lambda: sh.poison(np.zeros(3), np.zeros(3), 0.1, 0, [0], _RNG), ValueError,
+     "x and y must have shapes (n, d) and (n,), got (3,) and (3,)."),
+    (lambda: sh.poison(np.zeros((3, 2)), np.zeros((3, 1)), 0.1, 0, [0], _RNG), ValueError,
+     "x and y must have shapes (n, d) and (n,), got (3, 2) and (3, 1)."),
+    (lambda: sh.poison(np.zeros((3, 2)), np.zeros(3), -0.1, 0, [0], _RNG), ValueError,
+     "fraction must be a finite number in [0.0, 1.0], got -0.1."),
+    (lambda: sh.poison(np.zeros((3, 2)), np.zeros(3), 1.5, 0, [0], _RNG), ValueError,
+     "fraction must be a finite number in [0.0, 1.0], got 1.5."),
+    (lambda: sh.poison(np.zeros((3, 2)), np.zeros(3), 0.1, 1.0, [0], _RNG), ValueError,
+     "target must be an integer class, got 1.0."),
+    (lambda: sh.poison(np.zeros((3, 2)), np.zeros(3), 0.1, True, [0], _RNG), ValueError,
+     "target must be an integer class, got True."),
+    (lambda: sh.poison(np.zeros((3, 2)), np.zeros(3), 0.1, 1, [0], 0), TypeError,
+     "rng must be a numpy.random.Generator, got int."),
+    (lambda: sh.poison(np.zeros((4, 2)), np.array([0, 0, 0, 1]), 0.5, 0, [0], _RNG),
+     ValueError, "fraction=0.5 asks for 2 poisoned examples, but only 1 are not of class 0."),
+    (lambda: sh.attack_success_rate(np.zeros(2), np.zeros(3), 0), ValueError,
+     "pred and y must be 1-D of the same shape, got (2,) and (3,)."),
+    (lambda: sh.attack_success_rate(np.zeros((1, 2)), np.zeros((1, 2)), 0), ValueError,
+     "pred and y must be 1-D of the same shape, got (1, 2) and (1, 2)."),
+    (lambda: sh.attack_success_rate(np.array([1, 1]), np.array([1, 1]), 1), ValueError,
+     "no example has a true class other than target=1."),
+    (lambda: sh.max_margin_separator(np.zeros(3), np.zeros(3)), ValueError,
+     "x and y must have shapes (n, d) and (n,), got (3,) and (3,)."),
+    (lambda: sh.max_margin_separator(np.zeros((3, 1)), np.zeros(2)), ValueError,
+     "x and y must have shapes (n, d) and (n,), got (3, 1) and (2,)."),
+    (lambda: sh.max_margin_separator(np.zeros((2, 3)), np.array([0, -1])), ValueError,
+     "y must hold labels in {0, 1}."),
+    (lambda: sh.max_margin_separator(np.ones((5, 2)), np.array([0, 1, 0, 1, 0])), ValueError,
+     "the Gram matrix of the augmented inputs is singular: this solver needs linearly "
+     "independent inputs (n <= d + 1)."),
+]
+
+
+@pytest.mark.parametrize("call, exc, msg", _BAD_ARGUMENTS)
+def test_bad_arguments_exact_messages(call, exc, msg):
+    """Each check raises the documented exception naming the argument and the expected range."""
+    with _raises(exc, msg):
+        call()
+
+
+def test_array_valued_messages():
+    """Messages that print an offending array start with the argument and the rule."""
+    with pytest.raises(ValueError, match=r"^q must be a probability vector \(non-negative, "
+                                         r"sum 1\), got \[ ?0\.5 +0\.6\]\.$"):
+        sh.eg_update(np.array([0.5, 0.6]), np.zeros(2), 0.1)
+    with pytest.raises(ValueError, match=r"^q must be a probability vector"):
+        sh.eg_update(np.array([1.5, -0.5]), np.zeros(2), 0.1)     # sums to 1, negative entry
+    with pytest.raises(ValueError, match=r"^losses must be finite, got \[ ?0\. +inf\]\.$"):
+        sh.eg_update(np.array([0.5, 0.5]), np.array([0.0, np.inf]), 0.1)
+
+
+def test_boundary_values_are_accepted():
+    """Closed ends of the ranges are valid: noise_std = 0, rho in {0, 1}, eta = 0, l2 = 0,
+    fraction = 1 when enough examples qualify, the last pixel index, group 3."""
+    prob = sh.SpuriousProblem(noise_dims=2, noise_std=0.0)
+    assert prob.noise_std == 0.0 and prob.dim == 4
+    assert sh.group_counts(6, 0.0).tolist() == [0, 3, 3, 0]
+    assert sh.group_counts(6, 1.0).tolist() == [3, 0, 0, 3]
+    assert sh.group_counts(1, 0.5).tolist() == [0, 1, 0, 0]    # round(0.5) = 0 (half to even)
+    np.testing.assert_allclose(sh.eg_update(np.array([0.2, 0.8]), np.array([5.0, 0.0]), 0),
+                               [0.2, 0.8])
+    _, yp, chosen = sh.poison(np.zeros((3, 1)), np.array([1, 1, 1]), 1.0, 0, [0],
+                              np.random.default_rng(0))
+    assert chosen.tolist() == [0, 1, 2] and yp.tolist() == [0, 0, 0]
+    assert sh.apply_trigger(np.zeros((1, 3)), [2]).tolist() == [[0.0, 0.0, 1.0]]
+    assert sh.group_accuracy(np.array([1]), np.array([1]), np.array([3]))[3] == 1.0
+
+
+def test_spurious_problem_defaults_and_noise_free_sample():
+    """Defaults mu = sigma = s = 1, no noise coordinates; x = [core, spurious] only."""
+    assert (_P.core_mean, _P.core_std, _P.spurious_scale, _P.noise_dims, _P.noise_std) == \
+        (1.0, 1.0, 1.0, 0, 1.0)
+    assert _P.dim == 2
+    d = sh.sample_groups(sh.SpuriousProblem(core_std=1e-9), 12, 0.5, np.random.default_rng(1))
+    assert d.x.shape == (12, 2)
+    assert d.y.dtype == d.a.dtype == d.g.dtype == np.int64
+    # with a tiny core_std the core feature is 2y - 1 and the spurious one 2a - 1
+    np.testing.assert_allclose(d.x, np.column_stack([2 * d.y - 1, 2 * d.a - 1]), atol=1e-8)
+    assert np.bincount(d.g, minlength=4).tolist() == [3, 3, 3, 3]
+
+
+def test_group_losses_by_hand():
+    """Mean logistic loss log(1 + exp(-(2y - 1) score)) per group; nan for an empty group;
+    a group with one example counts once."""
+    x = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0], [3.0, 0.0]])
+    y = np.array([1, 0, 0, 1])
+    g = np.array([0, 0, 1, 2])                            # group 3 empty, group 1 and 2 single
+    w, b = np.array([1.0, -0.5]), 0.25
+    scores = x @ w + b                                    # 1.25, -0.75, -1.25, 3.25
+    margins = np.array([1.25, 0.75, 1.25, 3.25])
+    per = np.log1p(np.exp(-margins))
+    assert np.allclose(scores * (2 * y - 1), margins)
+    out = sh.group_losses(w, b, x, y, g)
+    np.testing.assert_allclose(out[:3], [(per[0] + per[1]) / 2, per[2], per[3]], rtol=1e-12)
+    assert np.isnan(out[3])
+
+
+def test_linear_group_accuracy_exact_formula_with_noise():
+    """Gaussian score: mean w0 (2y-1) mu + w1 (2a-1) s + b, variance
+    w0^2 sigma^2 + |w_noise|^2 noise_std^2 / noise_dims; accuracy Phi((2y-1) mean / sd)."""
+    prob = sh.SpuriousProblem(core_mean=0.5, core_std=2.0, spurious_scale=3.0, noise_dims=2,
+                              noise_std=3.0)
+    w, b = np.array([1.0, 0.5, 2.0, -1.0]), -0.2
+    sd = np.sqrt(1.0 * 4.0 + (4.0 + 1.0) * 9.0 / 2)
+    expected = []
+    for yy, aa in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        mean = 1.0 * (2 * yy - 1) * 0.5 + 0.5 * (2 * aa - 1) * 3.0 - 0.2
+        expected.append(norm.cdf((2 * yy - 1) * mean / sd))
+    np.testing.assert_allclose(sh.linear_group_accuracy(w, b, prob), expected, rtol=1e-12)
+
+
+def test_linear_group_accuracy_deterministic_score():
+    """With w_core = 0 and no noise the score is w1 (2a - 1) s + b exactly: the accuracy is
+    0 or 1 per group. w = (0, 1), b = 0.5: scores -0.5 (a = 0), 1.5 (a = 1)."""
+    acc = sh.linear_group_accuracy(np.array([0.0, 1.0]), 0.5, _P)
+    np.testing.assert_array_equal(acc, [1.0, 0.0, 0.0, 1.0])
+    assert acc.dtype == np.float64
+    # the same classifier on a sample
+    d = sh.sample_groups(_P, 8, 0.5, np.random.default_rng(2))
+    pred = (d.x @ np.array([0.0, 1.0]) + 0.5 > 0).astype(int)
+    np.testing.assert_array_equal(sh.group_accuracy(pred, d.y, d.g), acc)
+
+
+def test_population_erm_weights_general_parameters():
+    """w = (2 mu / sigma^2, log(rho / (1 - rho)) / s, 0, ...), b = 0."""
+    prob = sh.SpuriousProblem(core_mean=0.6, core_std=2.0, spurious_scale=4.0, noise_dims=2)
+    w, b = sh.population_erm_weights(prob, 0.2)
+    np.testing.assert_allclose(w, [2 * 0.6 / 4.0, np.log(0.25) / 4.0, 0.0, 0.0], rtol=1e-12)
+    assert b == 0.0
+
+
+def _population_gradient(prob, rho, l2, w0, w1, b, shares=None):
+    """Gradient of sum_g q_g E[log(1 + exp(-m))] + l2/2 (w0^2 + w1^2) by scipy quad."""
+    from scipy.integrate import quad
+    from scipy.special import expit
+
+    mu, sigma, s = prob.core_mean, prob.core_std, prob.spurious_scale
+    if shares is None:
+        shares = [rho / 2, (1 - rho) / 2, (1 - rho) / 2, rho / 2]
+    grad = np.array([l2 * w0, l2 * w1, 0.0])
+    for k, q in enumerate(shares):
+        sy, sa = 2 * (k // 2) - 1, 2 * (k % 2) - 1
+
+        def integrand(x0, j, sy=sy, sa=sa):
+            m = sy * (w0 * x0 + w1 * sa * s + b)
+            feature = (x0, sa * s, 1.0)[j]
+            return -sy * expit(-m) * feature * norm.pdf(x0, sy * mu, sigma)
+
+        for j in range(3):
+            grad[j] += q * quad(integrand, sy * mu - 12 * sigma, sy * mu + 12 * sigma,
+                                args=(j,))[0]
+    return grad
+
+
+@pytest.mark.parametrize("objective", ["erm", "balanced"])
+def test_population_logistic_fit_is_stationary_by_quadrature(objective):
+    """At the returned (w_core, w_spurious, b) the gradient of the penalized population loss,
+    integrated independently with scipy.integrate.quad, vanishes; noise weights are 0."""
+    prob = sh.SpuriousProblem(core_mean=0.8, core_std=1.5, spurious_scale=2.0, noise_dims=1)
+    rho, l2 = 0.7, 0.3
+    w, b = sh.population_logistic_fit(prob, rho, l2=l2, objective=objective)
+    assert w.shape == (3,) and w[2] == 0.0
+    shares = None if objective == "erm" else [0.25] * 4
+    grad = _population_gradient(prob, rho, l2, w[0], w[1], b, shares)
+    np.testing.assert_allclose(grad, 0.0, atol=1e-7)
+    assert w[0] > 0.1                                     # not the trivial point
+
+
+def test_population_logistic_fit_balanced_without_decay_is_uncorrelated_erm():
+    """Equal group weights without decay: the rho = 1/2 problem, whose minimizer is
+    (2 mu / sigma^2, 0) by population_erm_weights' closed form."""
+    prob = sh.SpuriousProblem(core_mean=0.5, core_std=1.2, spurious_scale=0.7)
+    w, b = sh.population_logistic_fit(prob, 0.9, objective="balanced")
+    np.testing.assert_allclose(w, [2 * 0.5 / 1.44, 0.0], atol=1e-6)
+    assert abs(b) < 1e-6
+
+
+def test_train_linear_missing_group_first_step_by_hand():
+    """With group 2 absent, reweighting puts q = 1/3 on the three present groups and 0 on the
+    absent one; from w = 0 every example has loss gradient -(2y - 1) / 2 w.r.t. its score,
+    weighted by q_g / n_g."""
+    x = np.array([[1.0, 2.0], [0.0, -1.0], [2.0, 1.0], [-1.0, 0.5]])
+    y = np.array([0, 0, 1, 1])
+    data = sh.GroupData(x, y, np.array([0, 1, 1, 1]), np.array([0, 1, 3, 3]))
+    fit = sh.train_linear(data, method="reweight", l2=0.5, steps=1, lr=0.1)
+    np.testing.assert_allclose(fit.q, [[1 / 3, 1 / 3, 0.0, 1 / 3]])
+    n_g = np.array([1, 1, 0, 2])
+    coef = np.array([-(2 * yi - 1) * 0.5 * (1 / 3) / n_g[gi] for yi, gi in zip(y, data.g)])
+    np.testing.assert_allclose(fit.w, -0.1 * (x.T @ coef), rtol=1e-12)
+    assert fit.b == pytest.approx(-0.1 * coef.sum(), rel=1e-12)
+    # the recorded group losses are those of the final model, nan for the absent group
+    m = (2 * y - 1) * (x @ fit.w + fit.b)
+    per = np.log1p(np.exp(-m))
+    np.testing.assert_allclose(fit.train_group_loss[[0, 1, 3]],
+                               [per[0], per[1], (per[2] + per[3]) / 2], rtol=1e-12)
+    assert np.isnan(fit.train_group_loss[2])
+    # ERM uses the shares 1/4, 1/4, 0, 1/2
+    erm = sh.train_linear(data, method="erm", l2=0.0, steps=2, lr=0.1)
+    np.testing.assert_allclose(erm.q, [[0.25, 0.25, 0.0, 0.5]] * 2)
+
+
+def test_train_linear_dro_with_missing_group():
+    """DRO starts from 1/3 on the present groups; the absent group keeps weight 0 and the
+    first update is eg_update(1/3, log 2 each) = unchanged (all losses equal at w = 0)."""
+    x = np.array([[1.0, 2.0], [0.0, -1.0], [2.0, 1.0], [-1.0, 0.5]])
+    data = sh.GroupData(x, np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]),
+                        np.array([0, 1, 3, 3]))
+    fit = sh.train_linear(data, method="dro", l2=0.0, steps=3, lr=0.1, eta_q=1.0)
+    np.testing.assert_allclose(fit.q[0], [1 / 3, 1 / 3, 0.0, 1 / 3], rtol=1e-12)
+    assert np.all(fit.q[:, 2] == 0.0)
+    np.testing.assert_allclose(fit.q.sum(axis=1), 1.0)
+
+
+def test_train_linear_dro_default_eta_matches_autograd():
+    """The default eta_q is 0.1: same result as the torch reference with eta_q = 0.1."""
+    d = sh.sample_groups(sh.SpuriousProblem(noise_dims=1), 24, 0.75, np.random.default_rng(9))
+    fit = sh.train_linear(d, method="dro", l2=0.0, steps=6, lr=0.5)
+    w, b, q = _torch_reference(d, "dro", 0.0, 6, 0.5, 0.1)
+    np.testing.assert_allclose(fit.w, w, rtol=1e-9, atol=1e-12)
+    assert abs(fit.b - b) < 1e-10
+    np.testing.assert_allclose(fit.q[-1], q, rtol=1e-9)
+
+
+def test_apply_trigger_default_value_and_poison_passes_value():
+    """apply_trigger writes 1.0 by default; poison stamps the value it is given."""
+    assert sh.apply_trigger(np.zeros((2, 2)), np.array([1])).tolist() == [[0, 1], [0, 1]]
+    x = np.zeros((4, 3))
+    y = np.array([0, 1, 1, 1])
+    xp, yp, chosen = sh.poison(x, y, 0.5, np.int64(0), [0, 2], np.random.default_rng(3),
+                               value=0.3)
+    assert len(chosen) == 2 and set(chosen.tolist()) <= {1, 2, 3}
+    np.testing.assert_array_equal(xp[chosen], [[0.3, 0.0, 0.3]] * 2)
+    assert (yp[chosen] == 0).all() and x.sum() == 0
+    # round(fraction * n): 0.3 * 4 = 1.2 -> 1 example
+    assert len(sh.poison(x, y, 0.3, 0, [0], np.random.default_rng(3))[2]) == 1
+
+
+def test_max_margin_separator_by_hand():
+    """Two points in 1-D. x = (1, -1), y = (1, 0): (w, b) = (1, 0). x = (2, 0), y = (1, 0):
+    minimize w^2 + b^2 subject to 2w + b >= 1, -b >= 1, so b = -1, w = 1."""
+    w, b = sh.max_margin_separator(np.array([[1.0], [-1.0]]), np.array([1, 0]))
+    np.testing.assert_allclose(w, [1.0], atol=1e-12)
+    assert abs(b) < 1e-12
+    w, b = sh.max_margin_separator(np.array([[2.0], [0.0]]), np.array([1, 0]))
+    np.testing.assert_allclose(w, [1.0], atol=1e-12)
+    assert b == pytest.approx(-1.0, abs=1e-12)
+
+
+def test_linear_group_accuracy_score_exactly_zero():
+    """A constant score of exactly 0 predicts class 0 (the rule is ``1[score > 0]``), so the
+    y = 0 groups are all right and the y = 1 groups all wrong. w = (0, 0), b = 0: every score
+    is 0, so the exact accuracy is (1, 1, 0, 0); checked against the same rule on a sample.
+    (Found by the mutation work: the zero-variance branch used ``sign * mean > 0`` and gave 0
+    for y = 0.)"""
+    w = np.array([0.0, 0.0])
+    acc = sh.linear_group_accuracy(w, 0.0, _P)
+    np.testing.assert_array_equal(acc, [1.0, 1.0, 0.0, 0.0])
+    d = sh.sample_groups(_P, 8, 0.5, np.random.default_rng(3))
+    pred = (d.x @ w + 0.0 > 0).astype(int)
+    np.testing.assert_array_equal(sh.group_accuracy(pred, d.y, d.g), acc)
+    # w = (0, 1), b = 1 with s = 1: scores 0 (a = 0) and 2 (a = 1), per group (y, a)
+    prob = sh.SpuriousProblem(spurious_scale=1.0)
+    np.testing.assert_array_equal(sh.linear_group_accuracy(np.array([0.0, 1.0]), 1.0, prob),
+                                  [1.0, 0.0, 0.0, 1.0])

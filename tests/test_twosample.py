@@ -162,3 +162,227 @@ def test_linear_kernel_statistic_has_the_variance_of_the_proposition():
 def test_invalid_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- exact values, defaults, boundaries and messages -----------------------------------------
+
+def test_pairwise_sq_distances_by_hand_and_one_dimensional_input():
+    """1-D input is n points on a line: squared gaps by hand; 2-D against scipy's cdist."""
+    np.testing.assert_array_equal(ts.pairwise_sq_distances([0.0, 1.0, 3.0], [1.0, -1.0]),
+                                  [[1.0, 1.0], [0.0, 4.0], [4.0, 16.0]])
+    x, y = np.array([[0.0, 1.0, 2.0]]), np.array([[3.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(ts.pairwise_sq_distances(x, y), cdist(x, y) ** 2)
+    # identical points: rounding can give a tiny negative number, which is clipped to 0
+    z = np.array([[0.1, 0.7, 1e3]])
+    assert ts.pairwise_sq_distances(z, z)[0, 0] == 0.0
+
+
+def test_gaussian_kernel_by_hand():
+    """exp(-|x - y|^2 / (2 s^2)): distance^2 4 with s = 0.5 gives exp(-8), s = 3 gives exp(-2/9)."""
+    x, y = np.array([[0.0, 0.0]]), np.array([[2.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(ts.gaussian_kernel(x, y, 0.5), [[np.exp(-8.0), 1.0]])
+    np.testing.assert_allclose(ts.gaussian_kernel(x, y, 3), [[np.exp(-4.0 / 18.0), 1.0]])
+
+
+@pytest.mark.parametrize("bandwidth", [0.0, -1.0, np.inf, np.nan, True, "1"])
+def test_gaussian_kernel_rejects_bad_bandwidth(bandwidth):
+    with pytest.raises(ValueError, match=r"^bandwidth must be a positive number, got "):
+        ts.gaussian_kernel(np.zeros((2, 1)), np.zeros((2, 1)), bandwidth)
+
+
+def test_median_bandwidth_two_points_and_x_alone():
+    """Two points: the one distance; x alone against scipy's pdist median."""
+    assert ts.median_bandwidth([[0.0, 0.0], [3.0, 4.0]]) == 5.0
+    assert ts.median_bandwidth(np.array([[0.0]]), np.array([[2.5]])) == 2.5
+    x = np.random.default_rng(12).normal(size=(7, 3))
+    assert ts.median_bandwidth(x) == pytest.approx(np.median(pdist(x)), rel=1e-12)
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: ts.median_bandwidth(np.zeros((1, 2))),
+     r"^median_bandwidth needs at least two points\.$"),
+    (lambda: ts.median_bandwidth(np.ones((3, 2))),
+     r"^the median distance between the points is zero; pass a bandwidth\.$"),
+    (lambda: ts.median_bandwidth(np.zeros((0, 2))),
+     r"^x must be an array of points of shape \(n, d\), got shape \(0, 2\)\.$"),
+    (lambda: ts.median_bandwidth(np.zeros((0, 1)), np.zeros((2, 1))),
+     r"^x must be an array of points of shape \(n, d\), got shape \(0, 1\)\.$"),
+    (lambda: ts.median_bandwidth(np.zeros((2, 1)), np.zeros((2, 0))),
+     r"^y must be an array of points of shape \(n, d\), got shape \(2, 0\)\.$"),
+    (lambda: ts.pairwise_sq_distances(np.zeros((2, 2, 2)), np.zeros((2, 2))),
+     r"^x must be an array of points of shape \(n, d\), got shape \(2, 2, 2\)\.$"),
+    (lambda: ts.pairwise_sq_distances(np.zeros((2, 2)), [[np.inf, 0.0]]),
+     r"^y must hold finite numbers\.$"),
+    (lambda: ts.pairwise_sq_distances(np.zeros((2, 2)), np.zeros((2, 3))),
+     r"^x and y must have the same dimension, got 2 and 3\.$"),
+    (lambda: ts.mmd2_unbiased(np.zeros((0, 1)), np.zeros((3, 1))),
+     r"^x must be an array of points"),
+    (lambda: ts.mmd2_unbiased(np.zeros((3, 1)), np.zeros((3, 0))),
+     r"^y must be an array of points"),
+    (lambda: ts.mmd2_unbiased(np.zeros((3, 1)), np.zeros((1, 1))),
+     r"^x and y need at least two points each\.$"),
+    (lambda: ts.mmd2_unbiased(np.zeros((1, 1)), np.zeros((3, 1))),
+     r"^x and y need at least two points each\.$"),
+    (lambda: ts.mmd2_from_kernel(np.eye(4), 1), r"^m must be an integer >= 2, got 1\.$"),
+    (lambda: ts.mmd2_from_kernel(np.eye(4), 2.0), r"^m must be an integer >= 2, got 2\.0\.$"),
+    (lambda: ts.mmd2_from_kernel(np.eye(4), True), r"^m must be an integer >= 2, got True\.$"),
+    (lambda: ts.mmd2_from_kernel(np.eye(5), 4),
+     r"^both samples need at least two points, got m=4 and n=1\.$"),
+    (lambda: ts.mmd2_from_kernel(np.ones(4), 2),
+     r"^kernel must be a square matrix, got shape \(4,\)\.$"),
+    (lambda: ts.mmd2_from_kernel(np.ones((4, 4, 4)), 2),
+     r"^kernel must be a square matrix, got shape \(4, 4, 4\)\.$"),
+    (lambda: ts.permutation_test(np.zeros((0, 1)), np.zeros((3, 1))),
+     r"^x must be an array of points"),
+    (lambda: ts.permutation_test(np.zeros((3, 1)), np.zeros((3, 0))),
+     r"^y must be an array of points"),
+    (lambda: ts.permutation_test(np.zeros((3, 1)), np.zeros((3, 2))),
+     r"^x and y must have the same dimension, got 1 and 2\.$"),
+    (lambda: ts.permutation_test(np.ones((1, 1)), np.zeros((3, 1))),
+     r"^x and y need at least two points each\.$"),
+    (lambda: ts.permutation_test(np.ones((3, 1)), np.zeros((1, 1))),
+     r"^x and y need at least two points each\.$"),
+    (lambda: ts.permutation_test(np.ones((3, 1)), np.zeros((3, 1)), 0),
+     r"^n_permutations must be an integer >= 1, got 0\.$"),
+    (lambda: ts.permutation_test(np.ones((3, 1)), np.zeros((3, 1)), 5, block=0),
+     r"^block must be an integer >= 1, got 0\.$"),
+    (lambda: ts.permutation_test(np.ones((3, 1)), np.zeros((3, 1)), 5, rng=1),
+     r"^rng must be a numpy\.random\.Generator, got int\.$"),
+    (lambda: ts.nn_distances(np.zeros((0, 2)), np.zeros((2, 2))),
+     r"^queries must be an array of points"),
+    (lambda: ts.nn_distances(np.zeros((2, 2)), np.zeros((0, 2))),
+     r"^reference must be an array of points"),
+    (lambda: ts.nn_distances(np.zeros((2, 2)), np.zeros((2, 3))),
+     r"^queries and reference must have the same dimension, got 2 and 3\.$"),
+    (lambda: ts.nn_distances(np.zeros((2, 2)), np.zeros((2, 2)), block=0),
+     r"^block must be an integer >= 1, got 0\.$"),
+    (lambda: ts.data_copying_z([], [1.0]),
+     r"^generated_distances and test_distances must be non-empty\.$"),
+    (lambda: ts.data_copying_z([1.0], []),
+     r"^generated_distances and test_distances must be non-empty\.$"),
+    (lambda: ts.data_copying_z([1.0], [np.nan]),
+     r"^generated_distances and test_distances must be finite\.$"),
+    (lambda: ts.data_copying_z([np.inf, 1.0], [1.0]),
+     r"^generated_distances and test_distances must be finite\.$"),
+])
+def test_invalid_arguments_exact_messages(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_mmd2_smallest_samples_and_default_bandwidth():
+    """m = n = 2 is valid; the default bandwidth is the pooled median (scipy pdist)."""
+    x, y = np.array([[0.0], [1.0]]), np.array([[0.0], [2.0]])
+    # pooled distances 1, 0, 2, 1, 1, 2: median 1, so the value of test_mmd2_by_hand.
+    assert np.median(pdist(np.vstack([x, y]))) == 1.0
+    e = np.exp
+    by_hand = e(-0.5) + e(-2.0) - 2 * (1 + e(-2.0) + 2 * e(-0.5)) / 4
+    assert ts.mmd2_unbiased(x, y) == pytest.approx(by_hand, rel=1e-12)
+    rng = np.random.default_rng(13)
+    a, b = rng.normal(size=(3, 2)), rng.normal(size=(4, 2))
+    s = np.median(pdist(np.vstack([a, b])))
+    assert ts.mmd2_unbiased(a, b) == pytest.approx(_naive_mmd2(a, b, s), rel=1e-10)
+    assert ts.mmd2_unbiased(b, a) == pytest.approx(_naive_mmd2(b, a, s), rel=1e-10)
+
+
+def test_mmd2_from_kernel_by_hand_unequal_sizes():
+    """A non-symmetric-looking but explicit kernel, m = 2, n = 3, the formula by loops."""
+    rng = np.random.default_rng(14)
+    a = rng.normal(size=(5, 5))
+    k = a @ a.T
+    m, n = 2, 3
+    sxx = sum(k[i, j] for i in range(m) for j in range(m) if i != j)
+    syy = sum(k[i, j] for i in range(m, 5) for j in range(m, 5) if i != j)
+    sxy = sum(k[i, j] for i in range(m) for j in range(m, 5))
+    ref = sxx / (m * (m - 1)) + syy / (n * (n - 1)) - 2 * sxy / (m * n)
+    assert ts.mmd2_from_kernel(k, 2) == pytest.approx(ref, rel=1e-12)
+    assert ts.mmd2_from_kernel(k.tolist(), np.int64(2)) == pytest.approx(ref, rel=1e-12)
+    # m = 3, n = 2 (both at the minimum of two on the y side)
+    sxx = sum(k[i, j] for i in range(3) for j in range(3) if i != j)
+    syy = k[3, 4] + k[4, 3]
+    sxy = k[:3, 3:].sum()
+    assert ts.mmd2_from_kernel(k, 3) == pytest.approx(sxx / 6 + syy / 2 - 2 * sxy / 6, rel=1e-12)
+
+
+def _null_by_hand(x, y, b, seed, bandwidth, block):
+    """The documented relabellings: argsort of uniform draws, first m indices, in blocks."""
+    rng = np.random.default_rng(seed)
+    z = np.vstack([x, y])
+    m, n_all = len(x), len(z)
+    null = []
+    for start in range(0, b, block):
+        for perm in np.argsort(rng.random((min(block, b - start), n_all)), axis=1):
+            null.append(_naive_mmd2(z[perm[:m]], z[perm[m:]], bandwidth))
+    return np.array(null)
+
+
+def test_permutation_test_null_by_hand():
+    """Every permuted statistic against a double loop on the relabelled sample; p-value count."""
+    rng = np.random.default_rng(15)
+    x, y = rng.normal(size=(3, 2)), rng.normal(size=(4, 2)) + 0.7
+    r = ts.permutation_test(x, y, 9, bandwidth=0.9, rng=np.random.default_rng(3), block=4)
+    ref = _null_by_hand(x, y, 9, 3, 0.9, 4)
+    np.testing.assert_allclose(r.null, ref, rtol=1e-10, atol=1e-14)
+    assert r.statistic == pytest.approx(_naive_mmd2(x, y, 0.9), rel=1e-12)
+    assert r.bandwidth == 0.9 and isinstance(r.bandwidth, float)
+    assert r.p_value == (1 + np.sum(ref >= r.statistic - 1e-12)) / 10
+
+
+def test_permutation_test_smallest_samples_and_single_permutation():
+    """m = n = 2, B = 1, block 1: the null is one relabelled statistic; p is 1/2 or 1."""
+    x, y = np.array([[0.0], [0.3]]), np.array([[2.0], [2.4]])
+    r = ts.permutation_test(x, y, 1, rng=np.random.default_rng(0), block=1)
+    s = np.median(pdist(np.vstack([x, y])))
+    assert r.bandwidth == pytest.approx(s)
+    np.testing.assert_allclose(r.null, _null_by_hand(x, y, 1, 0, s, 1), rtol=1e-10)
+    assert r.p_value == (1.0 + float(r.null[0] >= r.statistic)) / 2.0
+
+
+def test_permutation_test_defaults():
+    """Default B = 199 and an unseeded generator: p-value on the grid k / 200, at least 1/200;
+    a shift of 6 standard deviations is detected with the smallest p-value."""
+    rng = np.random.default_rng(16)
+    x, y = rng.normal(size=(12, 1)), rng.normal(size=(12, 1)) + 6.0
+    r = ts.permutation_test(x, y)
+    assert r.null.shape == (199,)
+    assert r.p_value == pytest.approx(1 / 200)
+    r = ts.permutation_test(x, x + 1e-3 * rng.normal(size=(12, 1)))
+    assert r.p_value * 200 == pytest.approx(round(r.p_value * 200)) and r.p_value >= 1 / 200
+
+
+def test_permutation_p_value_counts_ties():
+    """x = y = {0, 1}: the observed split has the smallest statistic, so every relabelling ties
+    with it or exceeds it, and ties count (>=): p = (1 + B) / (B + 1) = 1 exactly."""
+    x, y = np.array([[0.0], [1.0]]), np.array([[0.0], [1.0]])
+    r = ts.permutation_test(x, y, 30, bandwidth=1.0, rng=np.random.default_rng(2))
+    assert np.all(r.null >= r.statistic) and np.any(r.null == r.statistic)
+    assert r.p_value == 1.0
+
+
+def test_nn_distances_by_hand_default_block_and_one_row_blocks():
+    """Points on a line: nearest-reference distances by hand, with block 1 and the default."""
+    q, ref = [0.0, 2.5, -4.0, 10.0], [1.0, 3.0, -1.0]
+    expected = [1.0, 0.5, 3.0, 7.0]
+    np.testing.assert_allclose(ts.nn_distances(q, ref), expected)
+    np.testing.assert_allclose(ts.nn_distances(q, ref, block=1), expected)
+    np.testing.assert_allclose(ts.nn_distances(q, ref, block=3), expected)
+    rng = np.random.default_rng(17)
+    a, b = rng.normal(size=(1030, 2)), rng.normal(size=(5, 2))
+    np.testing.assert_allclose(ts.nn_distances(a, b), cdist(a, b).min(axis=1), rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_data_copying_z_single_points_and_ties():
+    """m = n = 1: U = 0, 1/2 or 1 and Z = (U - 1/2) / sqrt(3 / 12) = (U - 1/2) * 2."""
+    assert ts.data_copying_z([1.0], [2.0]) == pytest.approx(-1.0)
+    assert ts.data_copying_z([3.0], [2.0]) == pytest.approx(1.0)
+    assert ts.data_copying_z([2.0], [2.0]) == 0.0
+    # m = 3, n = 2 with a three-way tie, against scipy's Mann-Whitney U
+    g, t = np.array([1.0, 2.0, 2.0]), np.array([2.0, 0.5])
+    u = mannwhitneyu(g, t).statistic
+    assert ts.data_copying_z(g, t) == pytest.approx((u - 3) / np.sqrt(6 * 6 / 12), rel=1e-12)
+    # generated farther than every test point: the largest Z, sqrt(3 m n / (m + n + 1))
+    assert ts.data_copying_z([[5.0, 6.0]], [1.0, 2.0, 3.0]) == pytest.approx(
+        np.sqrt(3 * 2 * 3 / 6), rel=1e-12)
+    # integer input is accepted and equals the float version
+    assert ts.data_copying_z([3, 1, 4], [1, 5]) == ts.data_copying_z([3.0, 1.0, 4.0], [1.0, 5.0])

@@ -125,10 +125,12 @@ def log_checkpoints(horizon: int, n: int) -> np.ndarray:
     """About ``n`` distinct integer times from 1 to ``horizon``, evenly spaced in ``log t``.
 
     Returns:
-        Sorted unique integers, the last one ``horizon``.
+        Sorted unique integers, the last one ``horizon`` (with ``n = 1``, just ``horizon``).
     """
     horizon = positive_int("horizon", horizon)
     n = positive_int("n", n)
+    if n == 1:  # geomspace(1, horizon, 1) is [1]: keep the promised last time
+        return np.array([horizon], dtype=np.int64)
     return np.unique(np.round(np.geomspace(1, horizon, n)).astype(np.int64))
 
 
@@ -300,7 +302,7 @@ def q_learning(mdp: TabularMDP, steps: int, *, runs: int, rng: np.random.Generat
         epsilon: the exploration probability, in ``(0, 1]``.
         lr_power: the exponent ``omega`` of the step sizes, in ``(1/2, 1]``.
         checkpoints: increasing steps in ``[1, steps]`` at which to record ``Q`` (default
-            :func:`log_checkpoints` ``(steps, 30)``).
+            :func:`log_checkpoints` ``(steps, 50)``).
 
     Returns:
         A :class:`QLearningRun`.

@@ -336,7 +336,10 @@ def subset_regression_curve(n: int, num_features: int, p_values: Sequence[int], 
             rest = sigma2 + float(beta[p:] @ beta[p:])
             b = min_norm_lstsq(x[:, :p], y)
             minnorm[t, j] = rest + float(np.sum((b - beta[:p]) ** 2))
-            b = ridge(x[:, :p], y, float(lams[j]))
+            # A zero optimal penalty (no noise, nothing left out): ridge's limit as lam -> 0+
+            # is the min-norm fit.
+            lam = float(lams[j])
+            b = ridge(x[:, :p], y, lam) if lam > 0 else min_norm_lstsq(x[:, :p], y)
             best[t, j] = rest + float(np.sum((b - beta[:p]) ** 2))
     return RegressionCurve(p=ps, minnorm=minnorm, ridge=best)
 

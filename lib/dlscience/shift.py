@@ -233,8 +233,8 @@ def linear_group_accuracy(w: np.ndarray, b: float, problem: SpuriousProblem) -> 
         y, a = divmod(k, 2)
         sign = 2 * y - 1
         mean = w[0] * sign * problem.core_mean + w[1] * (2 * a - 1) * problem.spurious_scale + b
-        if sd == 0:
-            out[k] = float(sign * mean > 0)
+        if sd == 0:  # the score is the constant ``mean``; a score of exactly 0 predicts class 0
+            out[k] = float((mean > 0) == (y == 1))
         else:
             out[k] = float(norm.cdf(sign * mean / sd))
     return out
