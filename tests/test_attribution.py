@@ -4,6 +4,7 @@ hand."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
 from dlscience import attribution as at
 from dlscience.models import MLP
+from scipy.special import roots_legendre
 from scipy.stats import spearmanr
 from torch import nn
 
@@ -508,3 +510,69 @@ def test_boundary_arguments_are_accepted():
     assert at.deletion_curve(model, x, 0, torch.zeros(5, 6), [0, 6]).shape == (5, 2)
     torch.testing.assert_close(at.smoothgrad(model, x, 0, sigma=0, samples=1, generator=_GEN),
                                at.gradient(model, x, 0))
+
+
+def test_rank_correlation_of_plain_2d_maps_and_tensors_with_grad():
+    """A batch of flat maps (batch, d) is valid; tensors that require grad (fresh attributions)
+    are accepted. Reference: scipy's spearmanr per row."""
+    a = torch.tensor([[1.0, 3.0, 2.0, 5.0], [0.5, -1.0, 2.0, 0.0]], requires_grad=True)
+    b = torch.tensor([[2.0, 1.0, 3.0, 4.0], [1.0, -2.0, 5.0, 0.5]], requires_grad=True)
+    ref = [spearmanr(a[i].detach(), b[i].detach()).statistic for i in range(2)]
+    np.testing.assert_allclose(at.rank_correlation(a, b), ref, rtol=1e-12)
+    # by hand, row 0: ranks (1, 3, 2, 4) and (2, 1, 3, 4), sum d^2 = 6: 1 - 6 * 6 / 60 = 0.4
+    assert at.rank_correlation(a, b)[0] == pytest.approx(0.4, rel=1e-12)
+
+
+def test_rank_correlation_of_a_constant_map_is_nan_without_a_warning():
+    """A constant row has no rank variance: the documented result is nan, silently."""
+    a = np.array([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = at.rank_correlation(a, a)
+    assert r[0] == pytest.approx(1.0) and np.isnan(r[1])
+
+
+def test_gausslegendre_nodes_are_scipys_roots_mapped_to_the_unit_interval():
+    """a_k = (1 + x_k) / 2 and w_k / 2 for the Legendre roots x_k in increasing order
+    (scipy.special.roots_legendre)."""
+    x, w = roots_legendre(5)
+    alphas, weights = at.quadrature("gausslegendre", 5)
+    np.testing.assert_allclose(alphas, 0.5 * (1 + x), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(weights, 0.5 * w, rtol=1e-13)
+    assert np.all(np.diff(alphas) > 0)
+
+
+def test_randomize_top_layers_of_a_float64_model_draws_float64_normals():
+    """A double model gets weights from randn in float64 (replayed from the generator), not
+    float32 draws cast up."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 2)).double()
+    new = at.randomize_top_layers(model, 1, torch.Generator().manual_seed(3))
+    ref = torch.randn((2, 3), generator=torch.Generator().manual_seed(3),
+                      dtype=torch.float64) * np.sqrt(2.0 / 3)
+    torch.testing.assert_close(new[0].weight.detach(), ref, rtol=1e-15, atol=1e-15)
+
+
+def test_a_float64_baseline_is_cast_to_a_float32_input():
+    """A float64 baseline tensor with a float32 model and input is cast to the input's dtype:
+    same attributions as the float32 baseline (reference), in float32."""
+    model, (x, base, target) = _mlp("tanh", 3), _inputs(4)
+    ours = at.integrated_gradients(model, x, target, baseline=base.double(), steps=4)
+    ref = at.integrated_gradients(model, x, target, baseline=base, steps=4)
+    assert ours.dtype == torch.float32
+    torch.testing.assert_close(ours, ref)
+
+
+def test_deletion_curve_uses_only_the_order_of_unsigned_scores():
+    """Scores as uint8 (e.g. 0..255 saliency images) delete the same features as the same
+    scores in float: the highest first. Reference: the float64 scores."""
+    model = nn.Linear(4, 2, bias=False).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 2.0, 4.0, 8.0], [0.0, 0.0, 0.0, 0.0]]))
+    x = torch.ones(1, 4, dtype=torch.float64)
+    scores = np.array([[0, 200, 3, 255]], dtype=np.uint8)   # order: feature 3, 1, 2, 0
+    probs = at.deletion_curve(model, x, 0, scores, [0, 1, 2, 3])
+    np.testing.assert_allclose(probs, at.deletion_curve(model, x, 0, scores.astype(float),
+                                                        [0, 1, 2, 3]))
+    logits = np.array([15.0, 7.0, 5.0, 1.0])               # delete 8, then 2, then 4
+    np.testing.assert_allclose(probs[0], 1 / (1 + np.exp(-logits)), rtol=1e-12)

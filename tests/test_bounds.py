@@ -296,3 +296,81 @@ def test_every_argument_is_validated_and_named(fn):
             with pytest.raises(ValueError, match=rf"^{name}\b") as err:
                 fn(**args)
             assert "must" in str(err.value), (fn.__name__, name, str(err.value))
+
+
+def test_count_dichotomies_bounds_the_number_of_points_not_the_dimension():
+    """One point in R^20 has both labelings realized (2 = Cover's count); m must be in [1, 16]."""
+    assert bounds.count_dichotomies(np.arange(20.0)[None, :]) == 2 == bounds.cover_count(1, 20)
+    with pytest.raises(ValueError, match=r"^points must be an \(m, d\) array with 1 <= m <= 16"):
+        bounds.count_dichotomies(np.zeros((0, 2)))
+    with pytest.raises(ValueError, match=r"^points must be an \(m, d\) array"):
+        bounds.count_dichotomies(np.zeros(3))
+
+
+def test_affine_separator_labels_error_names_the_number_of_points():
+    """Three points in R^2 need three labels; the message states the expected shape (3,)."""
+    with pytest.raises(ValueError, match=r"^labels must be an \(3,\) array of 0/1"):
+        bounds.affine_separator(np.zeros((3, 2)), np.array([0, 1]))
+
+
+def test_kl_bernoulli_hand_values_edges_and_range_checks():
+    """kl(q || p) by hand, with 0 log 0 = 0 and no warnings at the edges p in {0, 1}."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # divide-by-zero at the edges must stay silent
+        assert bounds.kl_bernoulli(0.0, 0.5) == pytest.approx(math.log(2))  # log(1 / 0.5)
+        assert bounds.kl_bernoulli(1.0, 0.25) == pytest.approx(math.log(4))  # log(1 / 0.25)
+        assert bounds.kl_bernoulli(0.5, 0.0) == np.inf  # 0.5 log(0.5 / 0) = inf
+        assert bounds.kl_bernoulli(0.5, 1.0) == np.inf
+        assert bounds.kl_bernoulli(0.0, 0.0) == 0.0 and bounds.kl_bernoulli(1.0, 1.0) == 0.0
+    # 0.3 log(0.3 / 0.6) + 0.7 log(0.7 / 0.4)
+    expected = 0.3 * math.log(0.5) + 0.7 * math.log(1.75)
+    assert bounds.kl_bernoulli(0.3, 0.6) == pytest.approx(expected, rel=1e-12)
+    for q, p in [(-0.1, 0.5), (1.5, 0.5), (0.5, -0.1), (0.5, 1.5)]:
+        with pytest.raises(ValueError, match=r"^q and p must lie in \[0, 1\]"):
+            bounds.kl_bernoulli(q, p)
+
+
+def test_mlp_logits_and_gibbs_errors_shape_errors_name_the_argument():
+    """Wrong shapes are refused with messages giving the expected shape from the widths."""
+    widths = [5, 7, 3]
+    theta = torch.zeros(2, 5 * 7 + 7 + 7 * 3 + 3)
+    with pytest.raises(ValueError, match=r"^x must be an \(n, 5\) array, got shape \(4, 6\)"):
+        bounds.mlp_logits(theta, torch.zeros(4, 6), widths)
+    # 5 * 7 + 7 + 7 * 3 + 3 = 66 parameters
+    msg = r"^theta must be a \(K, 66\) array for widths \[5, 7, 3\], got shape \(2, 65\)"
+    with pytest.raises(ValueError, match=msg):
+        bounds.mlp_logits(theta[:, :-1], torch.zeros(4, 5), widths)
+    mean, x, y = theta[0], torch.zeros(4, 5), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"^mean and std must be vectors of the same shape"):
+        bounds.gibbs_errors(mean, mean[:-1], x, y, widths, 3)
+    with pytest.raises(ValueError, match=r"^chunk must be a positive integer"):
+        bounds.gibbs_errors(mean, mean, x, y, widths, 3, chunk=0)
+    with pytest.raises(ValueError, match=r"^num_samples must be a positive integer"):
+        bounds.gibbs_errors(mean, mean, x, y, widths, 0)
+    with pytest.raises(ValueError, match=r"^y must be a vector of 4 labels, got shape \(3,\)"):
+        bounds.gibbs_errors(mean, mean, x, y[:3], widths, 3)
+
+
+def test_gibbs_errors_draws_in_the_dtype_of_the_mean():
+    """Float64 parameters are drawn in float64: replay the default seed 0 and chunk 50 through
+    double-precision torch modules."""
+    from dlscience import models
+
+    torch.manual_seed(2)
+    widths = [3, 4, 3]
+    mean = torch.nn.utils.parameters_to_vector(models.MLP(widths).parameters()).detach().double()
+    std = torch.full_like(mean, 1.0)
+    x = torch.randn(40, 3, dtype=torch.float64)
+    y = torch.randint(0, 3, (40,))
+    errs = bounds.gibbs_errors(mean, std, x, y, widths, 60)  # seed 0, chunks of 50 and 10
+    gen = torch.Generator().manual_seed(0)
+    expected = []
+    for k in (50, 10):
+        for theta in mean + std * torch.randn(k, mean.numel(), generator=gen, dtype=torch.float64):
+            net = models.MLP(widths).double()
+            torch.nn.utils.vector_to_parameters(theta, net.parameters())
+            with torch.no_grad():
+                expected.append(float((net(x).argmax(1) != y).double().mean()))
+    assert np.array_equal(errs, expected)
