@@ -107,13 +107,18 @@ def is_current(page: Path, scale: str, out_root: Path, seed_offset: int, lib: st
             and report.get("claims_mode") == os.environ.get("BOOK_CLAIMS", ""))
 
 
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def execute_page(text: str, rel: str, scale: str, timeout: int, seed_offset: int = 0,
-                 workdir: str | None = None, lib: str = "", verbose: bool = True
-                 ) -> tuple[dict[str, bytes], dict]:
+                 workdir: str | None = None, lib: str = "", verbose: bool = True,
+                 blas_threads: int | None = None) -> tuple[dict[str, bytes], dict]:
     """Run one page (its MyST ``text``) in a fresh kernel; return its files and its report.
 
     Runs wherever it is called (this process or a Dask worker): nothing is written to disk here
-    except by the page itself; the caller writes the returned files.
+    except by the page itself; the caller writes the returned files. ``blas_threads``, when
+    given, is the number of threads the page's kernel may use for NumPy's BLAS and torch (its
+    share of the machine's cores); otherwise the kernel inherits this process's setting.
     """
     import tempfile
 
@@ -129,6 +134,9 @@ def execute_page(text: str, rel: str, scale: str, timeout: int, seed_offset: int
     nb = jupytext.reads(text, fmt="md:myst")
     os.environ["BOOK_SCALE"] = scale
     os.environ["BOOK_SEED_OFFSET"] = str(seed_offset)
+    if blas_threads is not None:  # read by the kernel's NumPy and torch when they load
+        for variable in BLAS_THREAD_VARIABLES:
+            os.environ[variable] = str(blas_threads)
     if workdir is None or not Path(workdir).is_dir():
         workdir = tempfile.mkdtemp(prefix="run-pages-")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -186,7 +194,8 @@ def execute_page(text: str, rel: str, scale: str, timeout: int, seed_offset: int
               "seconds": round(total, 2), "claims": len(claims), "cells": timings,
               "error": error, "failed_cell": failed_cell, "figures": n_fig, "glued": len(glue),
               "source_hash": source_hash(text), "lib_hash": lib,
-              "claims_mode": os.environ.get("BOOK_CLAIMS", "")}
+              "claims_mode": os.environ.get("BOOK_CLAIMS", ""),
+              "blas_threads": os.environ.get("OMP_NUM_THREADS")}
     files["run.json"] = json.dumps(report, indent=2).encode()
     return files, report
 
@@ -239,11 +248,15 @@ def run_distributed(pages: list[Path], scale: str, out_root: Path, timeout: int,
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need not import us
     lib = lib_hash(ROOT)
     cluster = None
+    blas_threads = None  # on a cluster of your own, its workers' settings apply
     if scheduler:
         client = Client(scheduler)
     else:
         n, cuda = default_workers()
         n = min(workers or n, len(pages))
+        # Each page's kernel gets its share of the cores: Dask's workers default to one BLAS
+        # thread, which leaves cores idle with fewer workers than cores (one per GPU, WORKERS=1).
+        blas_threads = max(1, (os.cpu_count() or 1) // n)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                memory_limit=0, dashboard_address=None,
                                env={"RUN_PAGES_CUDA": "1" if cuda else "0"})
@@ -252,7 +265,7 @@ def run_distributed(pages: list[Path], scale: str, out_root: Path, timeout: int,
     for page in pages:
         rel = relative_name(page)
         fut = client.submit(execute_page, page.read_text(), str(rel), scale, timeout,
-                            seed_offset, str(page.resolve().parent), lib, False,
+                            seed_offset, str(page.resolve().parent), lib, False, blas_threads,
                             key=f"page-{rel}-{scale}-{seed_offset}", pure=False)
         futures[fut] = page
     reports: list[dict] = []

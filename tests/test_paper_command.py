@@ -141,3 +141,37 @@ def test_unchanged_pages_are_skipped_and_changed_ones_rerun(tmp_path):
     forced = _run_pages(tmp_path, out, pages, "--serial", "--force")
     assert "] skipped:" not in forced.stdout, forced.stdout
     assert "2 page(s) ran, 0 skipped, 0 failed" in forced.stdout, forced.stdout
+
+
+THREADS_PAGE = HEADER + """# Threads
+
+```{code-cell} ipython3
+import os
+import torch
+from dlscience.runtime import glue
+
+glue("torch_threads", torch.get_num_threads())
+glue("omp", os.environ.get("OMP_NUM_THREADS"))
+```
+"""
+
+
+def test_each_kernel_gets_its_share_of_the_cores(tmp_path):
+    """Dask's workers default to one BLAS thread; a page's kernel gets cores / workers instead."""
+    import os
+
+    pages = []
+    for name in ("one", "two"):
+        pages.append(tmp_path / f"{name}.md")
+        pages[-1].write_text(THREADS_PAGE)
+    cores = os.cpu_count() or 1
+    for workers in (1, 2):  # two pages either way (a single page runs without Dask)
+        out = tmp_path / f"w{workers}"
+        result = _run_pages(tmp_path, out, pages, "--workers", str(workers))
+        assert result.returncode == 0, result.stderr[-3000:]
+        share = max(1, cores // workers)
+        for page in pages:
+            glued = _glue(out, page.stem)
+            assert glued == {"torch_threads": share, "omp": str(share)}, (workers, glued)
+            report = json.loads((out / "ci" / page.stem / "run.json").read_text())
+            assert report["blas_threads"] == str(share)
