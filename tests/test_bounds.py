@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.optimize
 import torch
 from dlscience import bounds
 from scipy.stats import binom
@@ -374,3 +375,47 @@ def test_gibbs_errors_draws_in_the_dtype_of_the_mean():
             with torch.no_grad():
                 expected.append(float((net(x).argmax(1) != y).double().mean()))
     assert np.array_equal(errs, expected)
+
+
+def _cover_instance(m: int, trial: int, dim: int = 25, seed: int = 100):
+    """The random-labels page's draw at (m, trial): points and labels (paper scale, offset 0)."""
+    rng = np.random.default_rng(seed)
+    for size in range(2, m + 1, 2):
+        for k in range(400):
+            x, y = rng.normal(size=(size, dim)), rng.integers(0, 2, size=size)
+            if size == m and k == trial:
+                return x, y
+    raise AssertionError("unreachable")
+
+
+def test_affine_separator_decides_where_highs_default_gives_up():
+    # HiGHS's dual simplex ends this one with status "unknown"; the page's paper run raised.
+    x, y = _cover_instance(60, 213)
+    assert not bounds.affinely_separable(x, y)
+    # the independent margin problem agrees: the largest margin in the unit box is 0
+    signs = 2.0 * y - 1.0
+    a = np.c_[-signs[:, None] * np.c_[x, np.ones(len(y))], np.ones(len(y))]
+    cost = np.zeros(x.shape[1] + 2)
+    cost[-1] = -1.0
+    res = scipy.optimize.linprog(cost, A_ub=a, b_ub=np.zeros(len(y)),
+                                 bounds=[(-1, 1)] * (x.shape[1] + 1) + [(None, 1)])
+    assert res.status == 0 and res.x[-1] <= 1e-9
+
+
+def test_affine_separator_margin_fallback(monkeypatch):
+    """When every feasibility solve fails, the margin problem decides, and its answer is right."""
+    real = bounds.linprog
+
+    def failing_feasibility(c, *args, **kwargs):
+        if not np.any(c):  # the feasibility problems have a zero objective
+            return scipy.optimize.OptimizeResult(status=4, message="planted failure")
+        return real(c, *args, **kwargs)
+
+    monkeypatch.setattr(bounds, "linprog", failing_feasibility)
+    square = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    assert bounds.affine_separator(square, np.array([0, 1, 1, 0])) is None  # XOR
+    labels = np.array([0, 0, 1, 1])
+    w = bounds.affine_separator(square, labels)
+    assert w is not None
+    scores = square @ w[:-1] + w[-1]
+    assert np.all((2 * labels - 1) * scores >= 1 - 1e-9)

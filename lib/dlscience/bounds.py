@@ -194,11 +194,25 @@ def affine_separator(points: np.ndarray, labels: np.ndarray) -> np.ndarray | Non
     m, d = points.shape
     # Variables (w, b), free. Constraints -s_i (<w, x_i> + b) <= -1.
     a_ub = -signs[:, None] * np.c_[points, np.ones(m)]
-    res = linprog(np.zeros(d + 1), A_ub=a_ub, b_ub=-np.ones(m), bounds=[(None, None)] * (d + 1),
-                  method="highs")
-    if res.status not in (0, 2):
-        raise RuntimeError(f"linprog failed: {res.message}")
-    return res.x if res.status == 0 else None
+    messages = []
+    # HiGHS's default (dual simplex) sometimes ends a barely infeasible problem with status
+    # "unknown" (e.g. 60 Gaussian points in dimension 25); its interior-point method then decides.
+    for method in ("highs", "highs-ipm", "highs-ds"):
+        res = linprog(np.zeros(d + 1), A_ub=a_ub, b_ub=-np.ones(m),
+                      bounds=[(None, None)] * (d + 1), method=method)
+        if res.status in (0, 2):
+            return res.x if res.status == 0 else None
+        messages.append(f"{method}: {res.message}")
+    # Last resort, a problem that is always feasible and bounded: the largest margin t with
+    # s_i (<w, x_i> + b) >= t over the box |w_j|, |b| <= 1; separable if and only if t > 0.
+    cost = np.zeros(d + 2)
+    cost[-1] = -1.0
+    res = linprog(cost, A_ub=np.c_[a_ub, np.ones(m)], b_ub=np.zeros(m),
+                  bounds=[(-1.0, 1.0)] * (d + 1) + [(None, 1.0)], method="highs")
+    if res.status != 0:
+        messages.append(f"margin: {res.message}")
+        raise RuntimeError("linprog failed: " + "; ".join(messages))
+    return res.x[:-1] / res.x[-1] if res.x[-1] > 0 else None
 
 
 def affinely_separable(points: np.ndarray, labels: np.ndarray) -> bool:
