@@ -34,7 +34,7 @@ def _run(page: Path, scale: str, offset: int, out: Path) -> tuple[int, str]:
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT / "lib"))
-    from dlscience.claims import LOOSE_ROOM, room
+    from dlscience.claims import LOOSE_ROOM, audit, room
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("page", type=Path)
@@ -85,7 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    bound [{c['lo']}, {c['hi']}]   values {', '.join(f'{m:.6g}' for m in ms)}")
         room_text = "none" if r is None else f"{r:.3g}"
         print(f"    seen=({lo:.6g}, {hi:.6g}), seeds={len(ms)}   room {room_text}{flag}")
-    print(f"{len(order)} claims, {bad} failed at some offset; offsets {args.offsets}"
+    # The ledger's own audit, on the evidence the page declares (seen=, seeds=): what the
+    # build's test_build checks, so a declared bound too loose for its spread shows up here.
+    declared = [next(iter(values[name].values())) for name in order]
+    problems = audit(declared)
+    for problem in problems:
+        print(f"audit: {problem}")
+    bad += len(problems)
+    print(f"{len(order)} claims, {bad} failed at some offset or the audit; offsets {args.offsets}"
           + (f"; runs that stopped early: {failed_runs}" if failed_runs else ""))
     return 1 if bad or failed_runs else 0
 

@@ -195,7 +195,8 @@ def execute_page(text: str, rel: str, scale: str, timeout: int, seed_offset: int
               "error": error, "failed_cell": failed_cell, "figures": n_fig, "glued": len(glue),
               "source_hash": source_hash(text), "lib_hash": lib,
               "claims_mode": os.environ.get("BOOK_CLAIMS", ""),
-              "blas_threads": os.environ.get("OMP_NUM_THREADS")}
+              "blas_threads": os.environ.get("OMP_NUM_THREADS"),
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     files["run.json"] = json.dumps(report, indent=2).encode()
     return files, report
 
@@ -284,7 +285,10 @@ def run_distributed(pages: list[Path], scale: str, out_root: Path, timeout: int,
                 files = {"run.json": json.dumps(report, indent=2).encode()}
             write_results(out_dir_of(rel, scale, out_root, seed_offset), files)
             reports.append(report)
-            running = sum(len(v) for v in client.processing().values())
+            # processing() lists the tasks a worker holds, queued ones included; a worker
+            # executes at most its thread count of them at once.
+            threads = client.nthreads()
+            running = sum(min(len(v), threads.get(w, 1)) for w, v in client.processing().items())
             bar.set_postfix(running=running, failed=sum(not r["ok"] for r in reports))
             bar.update(1)
             if not report["ok"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 import shutil
@@ -203,6 +204,26 @@ def test_every_claim_has_its_evidence_and_the_claims_page_lists_it(built_book: P
     missing = [n for n in names if f">{n}<" not in html]
     assert not missing, f"claims missing from the Claims page: {missing}"
     assert f"checked {len(names)} claims" in html
+    # The paper-scale table: one row per executed page, from the committed summary (and what
+    # results/paper holds on this machine, as the build reads it).
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import paper_summary
+
+    local = paper_summary.collect() if paper_summary.RESULTS.is_dir() else {}
+    runs = {k.removesuffix(".md"): v for k, v in
+            paper_summary.merged(paper_summary.load(), local).items()}
+    pages = executable_pages()
+    done = sum(1 for page in pages if runs.get(page, {}).get("ok"))
+    assert f"{done} of the {len(pages)} executed pages" in html
+    assert html.count(">not yet run<") == sum(1 for page in pages if page not in runs)
+    # A page unchanged since its paper run makes the same claims at both scales.
+    for page in pages:
+        run = runs.get(page)
+        if run and run["ok"] and run["source_hash"] == hashlib.sha256(
+                (ROOT / f"{page}.md").read_bytes()).hexdigest()[:16]:
+            paper_names = {c["name"] for c in run["claims"]}
+            ci_names = {c["name"] for c in _built_claims(page)}
+            assert paper_names == ci_names, f"{page}: {paper_names ^ ci_names}"
 
 
 @pytest.mark.build

@@ -228,11 +228,25 @@ def _claims_of(env: Any, docname: str) -> list[dict[str, Any]]:
     return from_glue(json.loads(path.read_text()))
 
 
-def _paper_claims(docname: str) -> dict[str, dict[str, Any]]:
-    path = ROOT / "results" / "paper" / docname / "claims.json"
-    if not path.exists():
-        return {}
-    return {c["name"]: c for c in json.loads(path.read_text())}
+def _paper_runs() -> dict[str, dict[str, Any]]:
+    """Each page's paper-scale run (keyed by docname): the committed summary
+    ``results/paper-summary.json``, updated with what ``results/paper`` holds on this machine."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import paper_summary
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    local = paper_summary.collect() if paper_summary.RESULTS.is_dir() else {}
+    pages = paper_summary.merged(paper_summary.load(), local)
+    runs = {}
+    for page, entry in pages.items():
+        source = ROOT / page
+        current = (source.exists() and hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+                   == entry["source_hash"])
+        runs[page.removesuffix(".md")] = {**entry, "current": current}
+    return runs
 
 
 def _fmt(value: float | None) -> str:
@@ -260,9 +274,11 @@ def _ledger_table(app: Sphinx, fromdoc: str) -> list[nodes.Node]:
     from dlscience.claims import Claim
 
     env = app.env
+    runs = _paper_runs()
     rows: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
     for doc in _toc_order(env):
-        paper = _paper_claims(doc)
+        run = runs.get(doc)
+        paper = {c["name"]: {**c, "current": run["current"]} for c in run["claims"]} if run else {}
         rows.extend((doc, c, paper.get(c["name"])) for c in _claims_of(env, doc))
     with_paper = any(p is not None for _, _, p in rows)
     headers = ["Chapter", "Claim", "Measured", "Bound", "Seen over seeds", "Room"]
@@ -295,8 +311,7 @@ def _ledger_table(app: Sphinx, fromdoc: str) -> list[nodes.Node]:
         cells = [link, claim_cell, nodes.Text(measured), nodes.Text(bound.bound_text()),
                  nodes.Text(seen_text), nodes.Text(_room_text(c))]
         if with_paper:
-            cells.append(nodes.Text("" if p is None else _fmt(p["measured"])
-                                    + ("" if p.get("holds", True) else " (fails)")))
+            cells.append(nodes.Text(_paper_text(p, bound.bound_text())))
         body += _row(cells)
     docs = {d for d, _, _ in rows}
     exact = sum(1 for _, c, _ in rows if c.get("exact"))
@@ -306,7 +321,76 @@ def _ledger_table(app: Sphinx, fromdoc: str) -> list[nodes.Node]:
         f"{rows[0][1]['scale'] if rows else 'ci'} scale with seed offset "
         f"{rows[0][1]['seed_offset'] if rows else 0}; every one of them holds, or the build "
         "would have stopped."))
-    return [summary, table]
+    return [summary, table, *_paper_table(app, fromdoc, runs, rows)]
+
+
+def _paper_text(p: dict[str, Any] | None, ci_bound: str) -> str:
+    """A claim's paper-scale value: its bound when that differs from the ``ci`` one, whether it
+    fails, and a dagger when the run was made with an earlier version of the page."""
+    if p is None:
+        return ""
+    text = _fmt(p["measured"])
+    if p.get("bound") and p["bound"] != ci_bound:
+        text += f" (bound {p['bound']})"
+    if not p.get("holds", True):
+        text += " (fails)"
+    return text + ("" if p.get("current") else " †")
+
+
+def _paper_table(app: Sphinx, fromdoc: str, runs: dict[str, dict[str, Any]],
+                 rows: list[tuple[str, dict[str, Any], dict[str, Any] | None]]
+                 ) -> list[nodes.Node]:
+    """One row per executed page: its paper-scale run, or that it has none yet."""
+    env = app.env
+    docs: list[str] = []
+    for doc, _, _ in rows:
+        if doc not in docs:
+            docs.append(doc)
+    if not docs:
+        return []
+    done = [d for d in docs if d in runs and runs[d]["ok"]]
+    intro = nodes.paragraph(text=(
+        f"Paper-scale runs. {len(done)} of the {len(docs)} executed pages have been run "
+        "at the scale of the original papers with `make paper` (values collected by "
+        "scripts/paper_summary.py in results/paper-summary.json, which is committed with the "
+        "book). A dagger (†) marks a value measured with an earlier version of its page; the "
+        "page has changed since, so the value may not be what the page would give today. A "
+        "bound in the paper column is the one the page checks at that scale when it differs "
+        "from the ci bound (some bounds are written in terms of the sizes)."))
+    headers = ["Chapter", "Claims (ci)", "Paper-scale run", "Claims holding at paper"]
+    table = nodes.table(classes=["claims-ledger", "paper-runs"])
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    head += _row([nodes.Text(h) for h in headers])
+    body = nodes.tbody()
+    group += body
+    for doc in docs:
+        title = env.titles[doc].astext() if doc in env.titles else doc
+        link = nodes.reference("", title, internal=True,
+                               refuri=app.builder.get_relative_uri(fromdoc, doc))
+        n_ci = sum(1 for d, _, _ in rows if d == doc)
+        run = runs.get(doc)
+        if run is None:
+            status, held = "not yet run", ""
+        else:
+            seconds = run.get("seconds")
+            status = (f"{seconds:,.0f} s" if seconds is not None else "no time recorded")
+            status += f" ({run['finished']}"
+            threads = run.get("blas_threads")
+            status += (f", {threads} BLAS thread{'' if threads == '1' else 's'})" if threads
+                       else ")")
+            if not run["ok"]:
+                cell = run.get("failed_cell")
+                status = (f"stopped at cell {cell}" if cell else "did not finish") + f", {status}"
+            if not run["current"]:
+                status += " †"
+            held = f"{sum(c['holds'] for c in run['claims'])} of {len(run['claims'])}"
+        body += _row([link, nodes.Text(str(n_ci)), nodes.Text(status), nodes.Text(held)])
+    return [intro, table]
 
 
 def _row(cells: list[nodes.Node]) -> nodes.row:
