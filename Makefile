@@ -76,7 +76,9 @@ launch-check: $(STAMP)
 
 WORKERS ?=
 paper: $(STAMP)
-	$(BIN)/python scripts/run_pages.py --scale paper $(if $(WORKERS),--workers $(WORKERS)) $(PAGES)
+	@# The summary (results/paper-summary.json, committed) is updated even when a page failed.
+	$(BIN)/python scripts/run_pages.py --scale paper $(if $(WORKERS),--workers $(WORKERS)) $(PAGES); \
+	status=$$?; $(BIN)/python scripts/paper_summary.py; exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
