@@ -33,7 +33,8 @@ def _claim(name: str, measured: float, lo: float | None = 0.0, hi: float | None 
 
 def test_collect_keeps_each_claims_value_bound_and_verdict(tmp_path: Path):
     _write_run(tmp_path, "book/part1/a.md", ok=True, source_hash="s1",
-               claims=[_claim("a-one", 0.5, lo=0.25), _claim("a-two", 3.0, lo=None, hi=2.0, holds=False)])
+               claims=[_claim("a-one", 0.5, lo=0.25),
+                       _claim("a-two", 3.0, lo=None, hi=2.0, holds=False)])
     pages = paper_summary.collect(tmp_path)
     entry = pages["book/part1/a.md"]
     assert entry["ok"] and entry["seconds"] == 12.5 and entry["finished"] == "2026-12-05"
