@@ -284,20 +284,9 @@ def _ledger_table(app: Sphinx, fromdoc: str) -> list[nodes.Node]:
     headers = ["Chapter", "Claim", "Measured", "Bound", "Seen over seeds", "Room"]
     if with_paper:
         headers.append("Paper scale")
-    table = nodes.table(classes=["claims-ledger"])
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for _ in headers:
-        group += nodes.colspec(colwidth=1)
-    head = nodes.thead()
-    group += head
-    head += _row([nodes.Text(h) for h in headers])
-    body = nodes.tbody()
-    group += body
+    table, body = _table(headers, ["claims-ledger"])
     for doc, c, p in rows:
-        title = env.titles[doc].astext() if doc in env.titles else doc
-        link = nodes.reference("", title, internal=True,
-                               refuri=app.builder.get_relative_uri(fromdoc, doc))
+        link = _doc_link(app, fromdoc, doc)
         claim_cell = nodes.paragraph()
         claim_cell += nodes.literal(c["name"], c["name"])
         claim_cell += nodes.Text(" " + c["says"])
@@ -341,7 +330,6 @@ def _paper_table(app: Sphinx, fromdoc: str, runs: dict[str, dict[str, Any]],
                  rows: list[tuple[str, dict[str, Any], dict[str, Any] | None]]
                  ) -> list[nodes.Node]:
     """One row per executed page: its paper-scale run, or that it has none yet."""
-    env = app.env
     docs: list[str] = []
     for doc, _, _ in rows:
         if doc not in docs:
@@ -358,20 +346,9 @@ def _paper_table(app: Sphinx, fromdoc: str, runs: dict[str, dict[str, Any]],
         "bound in the paper column is the one the page checks at that scale when it differs "
         "from the ci bound (some bounds are written in terms of the sizes)."))
     headers = ["Chapter", "Claims (ci)", "Paper-scale run", "Claims holding at paper"]
-    table = nodes.table(classes=["claims-ledger", "paper-runs"])
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for _ in headers:
-        group += nodes.colspec(colwidth=1)
-    head = nodes.thead()
-    group += head
-    head += _row([nodes.Text(h) for h in headers])
-    body = nodes.tbody()
-    group += body
+    table, body = _table(headers, ["claims-ledger", "paper-runs"])
     for doc in docs:
-        title = env.titles[doc].astext() if doc in env.titles else doc
-        link = nodes.reference("", title, internal=True,
-                               refuri=app.builder.get_relative_uri(fromdoc, doc))
+        link = _doc_link(app, fromdoc, doc)
         n_ci = sum(1 for d, _, _ in rows if d == doc)
         run = runs.get(doc)
         if run is None:
@@ -391,6 +368,28 @@ def _paper_table(app: Sphinx, fromdoc: str, runs: dict[str, dict[str, Any]],
             held = f"{sum(c['holds'] for c in run['claims'])} of {len(run['claims'])}"
         body += _row([link, nodes.Text(str(n_ci)), nodes.Text(status), nodes.Text(held)])
     return [intro, table]
+
+
+def _table(headers: list[str], classes: list[str]) -> tuple[nodes.table, nodes.tbody]:
+    """An empty table with one header row; rows go into the returned body."""
+    table = nodes.table(classes=classes)
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    head += _row([nodes.Text(h) for h in headers])
+    body = nodes.tbody()
+    group += body
+    return table, body
+
+
+def _doc_link(app: Sphinx, fromdoc: str, doc: str) -> nodes.reference:
+    """A link from ``fromdoc`` to ``doc``, labelled with its title."""
+    title = app.env.titles[doc].astext() if doc in app.env.titles else doc
+    return nodes.reference("", title, internal=True,
+                           refuri=app.builder.get_relative_uri(fromdoc, doc))
 
 
 def _row(cells: list[nodes.Node]) -> nodes.row:
